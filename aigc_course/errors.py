@@ -1,0 +1,13 @@
+"""Errors the course raises for bad input, each naming what was wrong and how to fix it."""
+
+
+class CourseError(Exception):
+    """Base class: a problem the user can fix, with the fix in the message."""
+
+
+class DataError(CourseError):
+    """A data file is missing, truncated, corrupt or has the wrong checksum."""
+
+
+class CheckpointError(CourseError):
+    """A checkpoint is missing or belongs to another model."""

@@ -1,0 +1,94 @@
+"""The ``demo`` gallery: one HTML page with the figures and samples of every chapter that exists."""
+
+from __future__ import annotations
+
+import html
+import time
+from pathlib import Path
+
+import numpy as np
+
+from aigc_course.checkpoints import shipped_path
+
+
+def _metrics_table(rows: dict[str, dict]) -> str:
+    columns = sorted({key for metrics in rows.values() for key in metrics})
+    head = "".join(f"<th>{html.escape(column)}</th>" for column in columns)
+    body = ""
+    for label, metrics in rows.items():
+        cells = "".join(
+            f"<td>{metrics[column]:.4g}</td>" if isinstance(metrics.get(column), float)
+            else f"<td>{html.escape(str(metrics.get(column, '')))}</td>" for column in columns)
+        body += f"<tr><th>{html.escape(label)}</th>{cells}</tr>"
+    return f"<table><tr><th></th>{head}</tr>{body}</table>"
+
+
+def _save_figure(fig, path: Path) -> str:
+    import matplotlib.pyplot as plt
+
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path.name
+
+
+def intro_section(out_dir: Path) -> str:
+    """Chapter 00: the judge (a discriminative model) next to a shallow generative model of digits."""
+    from aigc_course.data import load_mnist
+    from aigc_course.metrics import Judge
+    from aigc_course.models.bernoulli_mixture import BernoulliMixtureClassModel
+    from aigc_course.plotting import show_images
+    from aigc_course.zoo import load_trained
+
+    data = load_mnist(verbose=False)
+    parts = [f"<h2>第00章 导论: 判别式模型 vs 生成式模型</h2><p>{html.escape(data.note)}</p>"]
+    judge = Judge(load_trained("judge-mnist")[0], data.class_names)
+    shown = data.x_val[:32]
+    predictions = judge.predict(shown)
+    figure = show_images(shown, ncols=8, labels=[f"判为 {p}" for p in predictions],
+                         title="判别式模型 (评委 CNN) 只会回答 “这是几”")
+    parts.append(f'<img src="{_save_figure(figure, out_dir / "00_judge_predictions.png")}">')
+    rows = {"评委 judge-mnist (验证集)": {"test_accuracy": judge.accuracy(data.x_val, data.y_val)}}
+
+    labels = np.repeat(np.arange(10), 8)
+    for components in (1, 10):
+        model = BernoulliMixtureClassModel(num_components=components, iterations=20).fit(
+            data.x_train, data.y_train)
+        samples = model.sample(labels, seed=components)
+        figure = show_images(samples, ncols=16,
+                             title=f"生成式模型 p(x|y): 每类 {components} 个伯努利分量, 每行两个数字")
+        parts.append(f'<img src="{_save_figure(figure, out_dir / f"00_bernoulli_k{components}.png")}">')
+        heldout_nll = -model.log_likelihood(data.x_val).mean()
+        generated = model.sample(np.tile(np.arange(10), 100), seed=components + 100)
+        metrics = judge.report(generated, data.x_train[:2000], data.x_val)
+        rows[f"伯努利混合 K={components}"] = {
+            "generative_accuracy": float((model.predict(data.x_val) == data.y_val).mean()),
+            "heldout_nll_nats": float(heldout_nll), **metrics}
+    parts.append(_metrics_table(rows))
+    return "\n".join(parts)
+
+
+SECTIONS = [("judge-mnist", intro_section)]
+
+
+def build_gallery(out_dir: Path) -> Path:
+    """Write ``out_dir/index.html`` with every section whose shipped checkpoint exists."""
+    from aigc_course.plotting import use_chinese_font
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    use_chinese_font()
+    started = time.time()
+    sections = []
+    for checkpoint_name, section in SECTIONS:
+        if not shipped_path(checkpoint_name).is_file():
+            sections.append(f"<p>({html.escape(checkpoint_name)}: 没有附带的权重, 跳过)</p>")
+            continue
+        sections.append(section(out_dir))
+    page = ("<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'><title>AIGC 从入门到实战 · 画廊"
+            "</title><style>body{font-family:sans-serif;max-width:1000px;margin:auto}img{max-width:100%}"
+            "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px}</style></head>"
+            "<body><h1>AIGC 从入门到实战 · 画廊</h1>" + "\n".join(sections)
+            + f"<p>生成用时 {time.time() - started:.1f} 秒</p></body></html>")
+    index = out_dir / "index.html"
+    index.write_text(page, encoding="utf-8")
+    return index

@@ -1,0 +1,34 @@
+"""Run-time switches shared by notebooks and the CLI: quick mode and seeding."""
+
+from __future__ import annotations
+
+import os
+import random
+
+QUICK_ENV = "AIGC_QUICK"
+
+
+def is_quick() -> bool:
+    """True when ``AIGC_QUICK=1``: the same code path with smaller step counts (used by the tests)."""
+    return os.environ.get(QUICK_ENV, "").strip() in {"1", "true", "yes"}
+
+
+def by_mode(normal, quick):
+    """``quick`` in quick mode, else ``normal``: e.g. ``EPOCHS = by_mode(20, 1)``."""
+    return quick if is_quick() else normal
+
+
+def set_seed(seed: int = 42) -> None:
+    """Fix Python, NumPy and TensorFlow/Keras seeds and make TF ops deterministic."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    random.seed(seed)
+    np.random.seed(seed)
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def describe_mode() -> str:
+    return "快速模式 (AIGC_QUICK=1): 步数很少, 只为检查代码能跑通" if is_quick() else "正常模式"

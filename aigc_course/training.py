@@ -1,0 +1,78 @@
+"""Resumable training: ``model.fit`` with an atomic per-epoch checkpoint of weights and optimizer."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import keras
+
+from aigc_course.checkpoints import save_weights_atomic, write_json_atomic
+from aigc_course.errors import CheckpointError
+
+STATE_FILE = "state.json"
+
+
+class ResumableCheckpoint(keras.callbacks.Callback):
+    """After each epoch: save ``epoch-NNNN.weights.h5`` (model + optimizer), then ``state.json`` naming it.
+
+    The state file is replaced only after its weights are fully written, so an interruption at any
+    moment leaves the previous complete epoch to resume from.
+    """
+
+    def __init__(self, run_dir: Path, model_name: str, history: dict, elapsed: float):
+        super().__init__()
+        self.run_dir = Path(run_dir)
+        self.model_name = model_name
+        self.history = history
+        self.elapsed = elapsed
+        self._started = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(float(value))
+        weights_name = f"epoch-{epoch + 1:04d}.weights.h5"
+        save_weights_atomic(self.model, self.run_dir / weights_name)
+        previous = read_state(self.run_dir)
+        write_json_atomic(self.run_dir / STATE_FILE, {
+            "model": self.model_name,
+            "epoch": epoch + 1,
+            "weights": weights_name,
+            "history": self.history,
+            "train_seconds": self.elapsed + time.time() - self._started,
+        })
+        if previous and previous["weights"] != weights_name:
+            (self.run_dir / previous["weights"]).unlink(missing_ok=True)
+
+
+def read_state(run_dir: Path) -> dict | None:
+    path = Path(run_dir) / STATE_FILE
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def fit_resumable(model: keras.Model, train_data, epochs: int, run_dir: Path, model_name: str,
+                  validation_data=None, callbacks=(), verbose="auto") -> dict:
+    """Train to ``epochs`` epochs, continuing from ``run_dir`` if an earlier run stopped part-way.
+
+    Returns the whole history (earlier epochs included) and ``train_seconds`` in a dict.
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    state = read_state(run_dir)
+    history, initial_epoch, elapsed = {}, 0, 0.0
+    if state:
+        if state.get("model") != model_name:
+            raise CheckpointError(f"{run_dir} holds a training run of {state.get('model')!r}, not "
+                                  f"{model_name!r}. Fix: choose another --run-dir or delete {run_dir}.")
+        if not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
+        model.load_weights(run_dir / state["weights"])
+        history, initial_epoch, elapsed = state["history"], state["epoch"], state["train_seconds"]
+        print(f"从 {run_dir} 恢复训练: 已完成 {initial_epoch} / {epochs} 轮 (resuming)")
+    if initial_epoch < epochs:
+        checkpoint = ResumableCheckpoint(run_dir, model_name, history, elapsed)
+        model.fit(train_data, epochs=epochs, initial_epoch=initial_epoch,
+                  validation_data=validation_data, callbacks=[checkpoint, *callbacks], verbose=verbose)
+        elapsed = read_state(run_dir)["train_seconds"]
+    return {"history": history, "train_seconds": elapsed}

@@ -1,0 +1,120 @@
+"""Every named model of the course: how to build, train, evaluate and sample it.
+
+The CLI (``python -m aigc_course``) and the tests look models up here; each chapter adds its entries.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from aigc_course.errors import CourseError
+
+# Names that later chapters add, with the chapter that adds them.
+PLANNED = {
+    "charlstm-tang": "第01章 RNN 文本生成", "charlstm-shakespeare": "第01章 RNN 文本生成",
+    "dcgan-mnist": "第02章 GAN", "cdcgan-mnist": "第02章 GAN",
+    "vae-mnist": "第03章 VAE", "vae2d-mnist": "第03章 VAE",
+    "gpt-tang": "第04章 Transformer", "gpt-shakespeare": "第04章 Transformer",
+    "ddpm-mnist": "第05章 扩散模型",
+}
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One named model. ``build()`` returns the compiled model; ``build(for_check=True)`` returns the same
+    architecture with stochastic layers (dropout, noise) off and plain SGD, so that one distributed
+    training step can be compared exactly with a single-device step (SGD, unlike Adam, shows a wrongly
+    scaled loss)."""
+
+    name: str
+    chapter: str
+    summary: str
+    build: Callable
+    train: Callable          # (entry, epochs, run_dir, verbose) -> (model, card dict)
+    evaluate: Callable       # (model) -> metrics dict
+    example_batch: Callable  # () -> a small training batch (inputs, targets)
+    generate: Callable | None = None
+    default_epochs: tuple[int, int] = (20, 1)  # (normal mode, quick mode)
+    extras: dict = field(default_factory=dict)
+
+
+def _judge_entry(name: str, dataset: str, epochs: tuple[int, int]) -> ModelEntry:
+    def load_data():
+        from aigc_course.data import load_fashion_mnist, load_mnist
+
+        return load_mnist() if dataset == "mnist" else load_fashion_mnist()
+
+    def build(for_check: bool = False):
+        import keras
+
+        from aigc_course.models.judge import build_judge, compile_judge
+
+        model = build_judge(10, dropout_rate=0.0 if for_check else 0.3, name=name.replace("-", "_"))
+        return compile_judge(model, optimizer=keras.optimizers.SGD(0.1) if for_check else None)
+
+    def train(entry, epochs_to_run, run_dir, verbose="auto"):
+        from aigc_course.models.judge import train_judge
+
+        data = load_data()
+        model, result = train_judge(data, epochs_to_run, run_dir, name, verbose=verbose)
+        card = {"epochs": epochs_to_run, "train_seconds": round(result["train_seconds"], 1),
+                "data": data.note, "final_val_accuracy": result["history"]["val_accuracy"][-1]}
+        return model, card
+
+    def evaluate(model):
+        from aigc_course.metrics import Judge
+
+        data = load_data()
+        judge = Judge(model, data.class_names)
+        return {"test_accuracy": judge.accuracy(data.x_val, data.y_val), "test_images": len(data.x_val)}
+
+    def example_batch():
+        from aigc_course.data import scale_images
+
+        data = load_data()
+        return scale_images(data.x_train[:32]), data.y_train[:32].astype("int32")
+
+    return ModelEntry(name, "第00章 导论 (评委模型)", f"CNN judge of {dataset} images (classifier, "
+                      "scores generated images)", build, train, evaluate, example_batch,
+                      default_epochs=epochs)
+
+
+MODELS: dict[str, ModelEntry] = {
+    entry.name: entry for entry in (
+        _judge_entry("judge-mnist", "mnist", (30, 1)),
+        _judge_entry("judge-fashion", "fashion_mnist", (8, 1)),
+    )
+}
+
+
+def get_entry(name: str) -> ModelEntry:
+    """The entry for ``name``, or a clear error listing what exists (and when planned names arrive)."""
+    if name in MODELS:
+        return MODELS[name]
+    if name in PLANNED:
+        raise CourseError(f"{name!r} belongs to {PLANNED[name]}, which this version of the course does "
+                          f"not have yet. Available now: {', '.join(sorted(MODELS))}.")
+    raise CourseError(f"unknown model {name!r}. Available: {', '.join(sorted(MODELS))}; "
+                      f"coming with later chapters: {', '.join(sorted(PLANNED))}.")
+
+
+def load_trained(name: str, weights: str | Path | None = None):
+    """Build ``name`` and load its shipped weights (or ``weights``); return (model, card)."""
+    from aigc_course.checkpoints import load_checkpoint, shipped_path
+
+    entry = get_entry(name)
+    model = entry.build()
+    path = Path(weights) if weights else shipped_path(name)
+    card = load_checkpoint(model, path, name)
+    return model, card
+
+
+def evaluate(name: str, weights: str | Path | None = None) -> dict:
+    started = time.time()
+    model, _ = load_trained(name, weights)
+    metrics = get_entry(name).evaluate(model)
+    return {"name": name, **metrics, "seconds": round(time.time() - started, 2)}
+
