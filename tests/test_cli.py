@@ -1,0 +1,67 @@
+"""The command line, run as a learner would: in a fresh process."""
+
+import json
+
+from conftest import run_cli
+
+EXPECTED_NAMES = ["judge-mnist", "charlstm-tang", "charlstm-shakespeare", "dcgan-mnist", "vae-mnist",
+                  "gpt-tang", "gpt-shakespeare", "ddpm-mnist"]
+
+
+def last_json(stdout: str) -> dict:
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+def test_list_names_every_course_model():
+    result = run_cli("list")
+    assert result.returncode == 0
+    for name in EXPECTED_NAMES:
+        assert name in result.stdout
+
+
+def test_evaluate_judge_prints_one_json_line():
+    result = run_cli("evaluate", "judge-mnist")
+    assert result.returncode == 0, result.stderr
+    metrics = last_json(result.stdout)
+    assert metrics["name"] == "judge-mnist" and metrics["test_accuracy"] >= 0.985
+    assert metrics["test_images"] == 2000 and metrics["seconds"] > 0
+
+
+def test_evaluate_of_a_later_chapter_model_is_a_clear_error():
+    result = run_cli("evaluate", "vae-mnist")
+    assert result.returncode == 2
+    assert "第03章 VAE" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_unknown_model_and_classifier_generate_are_clear_errors():
+    unknown = run_cli("evaluate", "gpt-5")
+    assert unknown.returncode == 2 and "unknown model 'gpt-5'" in unknown.stderr
+    classifier = run_cli("generate", "judge-mnist")
+    assert classifier.returncode == 2 and "cannot generate" in classifier.stderr
+
+
+def test_evaluate_with_a_checkpoint_of_another_model_is_refused(tmp_path):
+    from aigc_course.checkpoints import shipped_path
+
+    result = run_cli("evaluate", "judge-fashion", "--weights", shipped_path("judge-mnist"))
+    assert result.returncode == 2
+    assert "is a checkpoint of 'judge-mnist', not of 'judge-fashion'" in result.stderr
+
+
+def test_train_then_evaluate_in_quick_mode(tmp_path):
+    out = tmp_path / "judge.weights.h5"
+    trained = run_cli("train", "judge-mnist", "--run-dir", tmp_path / "run", "--out", out)
+    assert trained.returncode == 0, trained.stderr
+    card = last_json(trained.stdout)
+    assert card["epochs"] == 1 and 0.5 < card["test_accuracy"] <= 1.0
+    evaluated = last_json(run_cli("evaluate", "judge-mnist", "--weights", out).stdout)
+    assert evaluated["test_accuracy"] == card["test_accuracy"]
+
+
+def test_demo_writes_a_gallery(tmp_path):
+    result = run_cli("demo", "--out", tmp_path)
+    assert result.returncode == 0, result.stderr
+    page = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert "第00章" in page and "test_accuracy" in page
+    for image in ("00_judge_predictions.png", "00_bernoulli_k1.png", "00_bernoulli_k10.png"):
+        assert (tmp_path / image).stat().st_size > 5000 and image in page

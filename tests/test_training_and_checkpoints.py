@@ -1,0 +1,65 @@
+"""Resumable training and checkpoint safety."""
+
+import json
+
+import numpy as np
+import pytest
+
+from aigc_course.checkpoints import load_checkpoint, save_checkpoint
+from aigc_course.errors import CheckpointError
+from aigc_course.training import fit_resumable, read_state
+
+
+def tiny_model(units=4):
+    import keras
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(units), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+    return model
+
+
+def tiny_data():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 3)).astype("float32")
+    return x, (x @ np.array([1.0, -2.0, 0.5], "float32"))[:, None]
+
+
+def test_interrupted_run_resumes_from_last_epoch(tmp_path):
+    from aigc_course.runtime import set_seed
+
+    set_seed(0)
+    x, y = tiny_data()
+    first = tiny_model()
+    fit_resumable(first, (x, y), 2, tmp_path, "tiny", verbose=0)  # "interrupted" after 2 of 4 epochs
+    state = read_state(tmp_path)
+    assert state["epoch"] == 2 and len(state["history"]["loss"]) == 2
+    resumed = tiny_model()
+    result = fit_resumable(resumed, (x, y), 4, tmp_path, "tiny", verbose=0)
+    assert len(result["history"]["loss"]) == 4
+    assert result["history"]["loss"][2] < result["history"]["loss"][0]  # continued, not restarted
+    assert sorted(p.name for p in tmp_path.glob("*.weights.h5")) == ["epoch-0004.weights.h5"]
+    assert resumed.optimizer.iterations.numpy() == 4 * 2  # optimizer state came back too
+
+
+def test_run_dir_of_another_model_is_refused(tmp_path):
+    x, y = tiny_data()
+    fit_resumable(tiny_model(), (x, y), 1, tmp_path, "tiny", verbose=0)
+    with pytest.raises(CheckpointError, match="holds a training run of 'tiny', not 'other'"):
+        fit_resumable(tiny_model(), (x, y), 2, tmp_path, "other", verbose=0)
+
+
+def test_checkpoint_for_another_model_is_a_clear_error(tmp_path):
+    path = save_checkpoint(tiny_model(), tmp_path / "a.weights.h5", "tiny", {"note": "x"})
+    assert json.loads((tmp_path / "a.json").read_text())["model"] == "tiny"
+    with pytest.raises(CheckpointError, match="is a checkpoint of 'tiny', not of 'judge-mnist'"):
+        load_checkpoint(tiny_model(), path, "judge-mnist")
+    (tmp_path / "a.json").unlink()  # no card: the shapes still give it away
+    with pytest.raises(CheckpointError, match="does not fit the model 'wide'"):
+        load_checkpoint(tiny_model(units=7), path, "wide")
+    with pytest.raises(CheckpointError, match="no checkpoint at"):
+        load_checkpoint(tiny_model(), tmp_path / "missing.weights.h5", "tiny")
+
+
+def test_atomic_save_leaves_no_partial_files(tmp_path):
+    save_checkpoint(tiny_model(), tmp_path / "b.weights.h5", "tiny", {})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.json", "b.weights.h5"]
