@@ -57,9 +57,12 @@ class Judge:
         )
 
     def _run(self, images) -> tuple[np.ndarray, np.ndarray]:
-        features, logits = self._features_and_logits.predict(
-            as_judge_input(images), batch_size=self.batch_size, verbose=0)
-        return features, logits
+        """(features, logits) in batches; a direct call is faster than ``predict`` for a few thousand images."""
+        inputs = as_judge_input(images)
+        outputs = [self._features_and_logits(inputs[start:start + self.batch_size], training=False)
+                   for start in range(0, len(inputs), self.batch_size)]
+        return (np.concatenate([np.asarray(features) for features, _ in outputs]),
+                np.concatenate([np.asarray(logits) for _, logits in outputs]))
 
     def features(self, images) -> np.ndarray:
         return self._run(images)[0]

@@ -1,20 +1,12 @@
-"""Test set-up: quick mode, the offline data folder, a private download cache, no network downloads."""
+"""Helpers shared by the tests (environment set-up is in the root conftest.py)."""
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-
-os.environ["AIGC_QUICK"] = "1"
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-if not os.environ.get("AIGC_COURSE_DATA") and (REPO.parent / "shared" / "data").is_dir():
-    os.environ["AIGC_COURSE_DATA"] = str(REPO.parent / "shared" / "data")
-os.environ["AIGC_COURSE_CACHE"] = tempfile.mkdtemp(prefix="aigc-test-cache-")
-os.environ["AIGC_COURSE_OFFLINE"] = "1"
 
 
 def run_cli(*args, env=None, cwd=None):

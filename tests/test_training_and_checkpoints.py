@@ -19,22 +19,26 @@ def tiny_model(units=4):
 
 
 def tiny_data():
+    """64 examples of a linear target, as a tf.data pipeline of 2 batches."""
+    import tensorflow as tf
+
     rng = np.random.default_rng(0)
     x = rng.normal(size=(64, 3)).astype("float32")
-    return x, (x @ np.array([1.0, -2.0, 0.5], "float32"))[:, None]
+    y = (x @ np.array([1.0, -2.0, 0.5], "float32"))[:, None]
+    return tf.data.Dataset.from_tensor_slices((x, y)).batch(32)
 
 
 def test_interrupted_run_resumes_from_last_epoch(tmp_path):
     from aigc_course.runtime import set_seed
 
     set_seed(0)
-    x, y = tiny_data()
+    data = tiny_data()
     first = tiny_model()
-    fit_resumable(first, (x, y), 2, tmp_path, "tiny", verbose=0)  # "interrupted" after 2 of 4 epochs
+    fit_resumable(first, data, 2, tmp_path, "tiny", verbose=0)  # "interrupted" after 2 of 4 epochs
     state = read_state(tmp_path)
     assert state["epoch"] == 2 and len(state["history"]["loss"]) == 2
     resumed = tiny_model()
-    result = fit_resumable(resumed, (x, y), 4, tmp_path, "tiny", verbose=0)
+    result = fit_resumable(resumed, data, 4, tmp_path, "tiny", verbose=0)
     assert len(result["history"]["loss"]) == 4
     assert result["history"]["loss"][2] < result["history"]["loss"][0]  # continued, not restarted
     assert sorted(p.name for p in tmp_path.glob("*.weights.h5")) == ["epoch-0004.weights.h5"]
@@ -42,10 +46,10 @@ def test_interrupted_run_resumes_from_last_epoch(tmp_path):
 
 
 def test_run_dir_of_another_model_is_refused(tmp_path):
-    x, y = tiny_data()
-    fit_resumable(tiny_model(), (x, y), 1, tmp_path, "tiny", verbose=0)
+    data = tiny_data()
+    fit_resumable(tiny_model(), data, 1, tmp_path, "tiny", verbose=0)
     with pytest.raises(CheckpointError, match="holds a training run of 'tiny', not 'other'"):
-        fit_resumable(tiny_model(), (x, y), 2, tmp_path, "other", verbose=0)
+        fit_resumable(tiny_model(), data, 2, tmp_path, "other", verbose=0)
 
 
 def test_checkpoint_for_another_model_is_a_clear_error(tmp_path):

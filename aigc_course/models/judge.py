@@ -44,13 +44,11 @@ def augmenter(seed: int = 0) -> keras.Sequential:
 
 def judge_datasets(data, batch_size: int = 128, seed: int = 0):
     """(augmented training batches, validation batches) as tf.data pipelines for an ``ImageData``."""
-    import tensorflow as tf
-
     from aigc_course.data import image_pipeline
 
     augment = augmenter(seed)
     train = image_pipeline(data.x_train, data.y_train, batch_size, shuffle=True, seed=seed)
-    train = train.map(lambda x, y: (augment(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
+    train = train.map(lambda x, y: (augment(x, training=True), y))
     val = image_pipeline(data.x_val, data.y_val, 500, shuffle=False)
     return train, val
 
