@@ -23,7 +23,7 @@ def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
     if min(len(a), len(b)) < 2:
         raise ValueError("need at least two samples on each side to estimate a covariance")
     mean_a, mean_b = a.mean(axis=0), b.mean(axis=0)
-    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    cov_a, cov_b = np.atleast_2d(np.cov(a, rowvar=False)), np.atleast_2d(np.cov(b, rowvar=False))
     # Tr sqrt(C_a C_b) via the symmetric form sqrt(C_a) C_b sqrt(C_a), which has the same eigenvalues.
     eigvals_a, eigvecs_a = np.linalg.eigh(cov_a)
     sqrt_a = (eigvecs_a * np.sqrt(np.clip(eigvals_a, 0, None))) @ eigvecs_a.T
@@ -52,7 +52,7 @@ class Judge:
         from aigc_course.models.judge import FEATURE_LAYER
 
         self._features_and_logits = keras.Model(
-            self.classifier.inputs,
+            self.classifier.input,
             [self.classifier.get_layer(FEATURE_LAYER).output, self.classifier.outputs[0]],
         )
 
