@@ -61,7 +61,9 @@ def _judge_entry(name: str, dataset: str, epochs: tuple[int, int]) -> ModelEntry
         data = load_data()
         model, result = train_judge(data, epochs_to_run, run_dir, name, verbose=verbose)
         card = {"epochs": epochs_to_run, "train_seconds": round(result["train_seconds"], 1),
-                "data": data.note, "final_val_accuracy": result["history"]["val_accuracy"][-1]}
+                "data": data.note, "final_val_accuracy": result["history"]["val_accuracy"][-1],
+                "history": {key: [round(value, 5) for value in values]
+                            for key, values in result["history"].items()}}
         return model, card
 
     def evaluate(model):

@@ -66,3 +66,32 @@ def test_poem_shape_rules():
     assert poem_shape("白日依山尽。黄河入海流，欲穷千里目，更上一层楼。") is None   # wrong marks
     assert poem_shape("白日依山尽，黄河入海流。欲穷千里目，更上一层楼") is None     # unfinished
     assert poem_shape("白日依山□，黄河入海流。") is None                           # not all Han
+
+
+def test_char_vocabulary_and_windows(data_root):
+    from aigc_course.data import CharVocabulary, char_windows, join_poems
+
+    splits = load_shakespeare()
+    vocab = CharVocabulary.from_text(splits.train)
+    assert len(vocab) == 65
+    ids = vocab.encode(splits.train)
+    assert vocab.decode(ids[:14]) == "First Citizen:"
+    inputs, targets = next(iter(char_windows(ids, 64, batch_size=8, shuffle=False)))
+    assert inputs.shape == (8, 64) and targets.shape == (8, 64)
+    assert np.array_equal(inputs.numpy()[:, 1:], targets.numpy()[:, :-1])  # targets are shifted by one
+
+    poems_train, _ = split_poems(select_forms(list(load_tang_poems())))
+    text = join_poems(poems_train)
+    poem_vocab = CharVocabulary.from_text(text)
+    assert text.count("\n") == len(poems_train)
+    assert poem_vocab.decode(poem_vocab.encode("春眠不觉晓，")) == "春眠不觉晓，"
+
+
+def test_prompt_outside_the_vocabulary_is_a_clear_error():
+    import pytest
+
+    from aigc_course.data import CharVocabulary
+
+    vocab = CharVocabulary.from_text("abc ")
+    with pytest.raises(ValueError, match=r"characters not in the vocabulary: 'XZ'.*Fix:"):
+        vocab.encode("abXcZ")

@@ -1,5 +1,6 @@
 """Data sets of the course: local data folder first, then cache, then a verified download."""
 
+from aigc_course.data.chars import CharVocabulary, char_windows, join_poems
 from aigc_course.data.files import RemoteFile, cache_dir, data_dir, fetch
 from aigc_course.data.images import (ImageData, image_pipeline, load_fashion_mnist, load_mnist,
                                      scale_images)
@@ -25,8 +26,8 @@ def load_dataset(name: str):
 
 
 __all__ = [
-    "FORMS", "ImageData", "LOADERS", "Poem", "RemoteFile", "TextSplits", "cache_dir", "data_dir",
-    "fetch", "image_pipeline", "load_dataset", "load_fashion_mnist", "load_mnist",
+    "CharVocabulary", "FORMS", "ImageData", "LOADERS", "Poem", "RemoteFile", "TextSplits", "cache_dir", "char_windows", "data_dir",
+    "fetch", "image_pipeline", "join_poems", "load_dataset", "load_fashion_mnist", "load_mnist",
     "load_shakespeare", "load_shakespeare_text", "load_tang_poems", "poem_shape", "scale_images",
     "select_forms", "split_poems",
 ]
