@@ -33,6 +33,14 @@ def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
     return float(max(distance, 0.0))
 
 
+def softmax(logits) -> np.ndarray:
+    """Row-wise softmax in float64 (stable: the row maximum is subtracted first)."""
+    shifted = np.asarray(logits, dtype="float64")
+    shifted = shifted - shifted.max(axis=1, keepdims=True)
+    probs = np.exp(shifted)
+    return probs / probs.sum(axis=1, keepdims=True)
+
+
 def as_judge_input(images) -> np.ndarray:
     """Any image batch (uint8, [0, 1] or [-1, 1]; with or without channel) -> float32 (N, 28, 28, 1) in [0, 1]."""
     return to_display(images)[..., None]
@@ -68,10 +76,7 @@ class Judge:
         return self._run(images)[0]
 
     def probabilities(self, images) -> np.ndarray:
-        logits = self._run(images)[1].astype("float64")
-        logits -= logits.max(axis=1, keepdims=True)
-        probs = np.exp(logits)
-        return probs / probs.sum(axis=1, keepdims=True)
+        return softmax(self._run(images)[1])
 
     def predict(self, images) -> np.ndarray:
         return self.probabilities(images).argmax(axis=1)
@@ -85,8 +90,7 @@ class Judge:
     def report(self, generated, reference, heldout=None) -> dict:
         """The course's image metrics for ``generated`` (and the real-vs-real floor when ``heldout``)."""
         features, logits = self._run(generated)
-        probs = np.exp(logits - logits.max(axis=1, keepdims=True))
-        probs /= probs.sum(axis=1, keepdims=True)
+        probs = softmax(logits)
         shares = np.bincount(probs.argmax(axis=1), minlength=len(self.class_names)) / len(probs)
         reference_features = self.features(reference)
         result = {
