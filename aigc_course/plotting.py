@@ -42,13 +42,13 @@ def to_display(images) -> np.ndarray:
     return np.clip(array, 0.0, 1.0)
 
 
-def image_grid(images, ncols: int = 8, padding: int = 2) -> np.ndarray:
-    """Tile N images into one 2-D array (rows of ``ncols``), with white padding between them."""
+def image_grid(images, ncols: int = 8, padding: int = 2, padding_value: float = 0.3) -> np.ndarray:
+    """Tile N images into one 2-D array (rows of ``ncols``); separators are ``padding_value`` (light gray)."""
     tiles = to_display(images)
     count, height, width = tiles.shape
     nrows = -(-count // ncols)
-    grid = np.ones((nrows * (height + padding) + padding, ncols * (width + padding) + padding),
-                   dtype="float32")
+    grid = np.full((nrows * (height + padding) + padding, ncols * (width + padding) + padding),
+                   padding_value, dtype="float32")
     for index, tile in enumerate(tiles):
         row, col = divmod(index, ncols)
         top, left = padding + row * (height + padding), padding + col * (width + padding)
