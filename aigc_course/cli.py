@@ -69,7 +69,10 @@ def cmd_generate(args) -> int:
                           "but cannot generate any. Fix: choose a generative model (see `list`).")
     set_seed(args.seed)
     model, _ = load_trained(args.name, args.weights)
-    entry.generate(model, args)
+    try:
+        entry.generate(model, args)
+    except ValueError as error:  # a bad setting or prompt: say what and how to fix it, no traceback
+        raise CourseError(str(error)) from error
     return 0
 
 
@@ -108,8 +111,16 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("name")
         sub.add_argument("--weights", help="a weights file (default: the shipped checkpoint)")
         if command == "generate":
-            sub.add_argument("--n", type=int, default=64, help="number of samples")
-            sub.add_argument("--out", default="samples.png", help="output image")
+            sub.add_argument("--n", type=int, help="number of samples (images: 64, texts: 3)")
+            sub.add_argument("--out", default="samples.png", help="output image (image models)")
+            sub.add_argument("--prompt", default="", help="text models: the start of the text")
+            sub.add_argument("--length", type=int, default=200, help="text models: characters to generate")
+            sub.add_argument("--strategy", default="top_p", help="greedy, temperature, top_k, top_p or beam")
+            sub.add_argument("--temperature", type=float, default=1.0)
+            sub.add_argument("--top-k", type=int, default=40)
+            sub.add_argument("--top-p", type=float, default=0.9)
+            sub.add_argument("--beam-width", type=int, default=4)
+            sub.add_argument("--repetition-penalty", type=float, default=1.0)
         sub.set_defaults(run=handler)
 
     for sub in commands.choices.values():

@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from aigc_course.errors import CourseError
 
 # Names that later chapters add, with the chapter that adds them.
 PLANNED = {
-    "charlstm-tang": "第01章 RNN 文本生成", "charlstm-shakespeare": "第01章 RNN 文本生成",
     "dcgan-mnist": "第02章 GAN", "cdcgan-mnist": "第02章 GAN",
     "vae-mnist": "第03章 VAE", "vae2d-mnist": "第03章 VAE",
     "gpt-tang": "第04章 Transformer", "gpt-shakespeare": "第04章 Transformer",
@@ -84,10 +85,93 @@ def _judge_entry(name: str, dataset: str, epochs: tuple[int, int]) -> ModelEntry
                       default_epochs=epochs)
 
 
+POEM_START = "\n"      # the separator between poems: what comes after it is the start of a poem
+FORM_RATE_POEMS = 500  # poems sampled (top-p 0.9) to measure the form rate
+
+CHAR_LSTM_SIZES = {  # name -> (corpus, LSTM units, embedding size, (normal, quick) epochs)
+    "charlstm-shakespeare": ("shakespeare", 384, 64, (16, 1)),
+    "charlstm-tang": ("tang", 384, 128, (12, 1)),
+}
+
+
+def _char_lstm_entry(name: str) -> ModelEntry:
+    corpus_name, units, embedding_dim, epochs = CHAR_LSTM_SIZES[name]
+
+    def corpus():
+        from aigc_course.data.corpora import load_char_corpus
+
+        return load_char_corpus(corpus_name)
+
+    def build(for_check: bool = False, vocab_size: int | None = None):
+        import keras
+
+        from aigc_course.models.char_lstm import CharLSTM, compile_char_model
+
+        vocab_size = vocab_size or len(corpus().vocab)
+        model = CharLSTM(vocab_size, embedding_dim, units, dropout=0.0 if for_check else 0.1,
+                         name=name.replace("-", "_"))
+        compile_char_model(model, optimizer=keras.optimizers.SGD(0.5) if for_check else None)
+        model(np.zeros((1, 1), dtype="int32"))
+        return model
+
+    def train(entry, epochs_to_run, run_dir, verbose="auto"):
+        from aigc_course.models.char_lstm import CharLSTM, train_char_lm
+
+        data = corpus()
+        model = CharLSTM(len(data.vocab), embedding_dim, units, name=name.replace("-", "_"))
+        result = train_char_lm(model, data, epochs_to_run, run_dir, name, verbose=verbose)
+        history = result["history"]
+        card = {"epochs": epochs_to_run, "train_seconds": round(result["train_seconds"], 1), "data": data.note,
+                "vocabulary": "".join(data.vocab.chars), "units": units, "embedding_dim": embedding_dim,
+                "history": {key: [round(value, 5) for value in values] for key, values in history.items()}}
+        return model, card
+
+    def evaluate(model):
+        from aigc_course.data.poems import form_rate
+        from aigc_course.models.char_lstm import CharLSTMGenerator, nats_per_char
+        from aigc_course.sampling import DecodingSettings
+
+        data = corpus()
+        metrics = {"val_nats_per_char": nats_per_char(model, data.val_ids), "val_chars": int(len(data.val_ids))}
+        if corpus_name == "tang":
+            poems = CharLSTMGenerator(model, data.vocab).generate(
+                POEM_START, 64, DecodingSettings("top_p", top_p=0.9), batch=FORM_RATE_POEMS, seed=0,
+                stop_at=POEM_START)
+            metrics.update(form_rate=form_rate(poems), form_rate_poems=len(poems), form_rate_strategy="top_p 0.9")
+        return metrics
+
+    def generate(model, args):
+        from aigc_course.models.char_lstm import CharLSTMGenerator
+        from aigc_course.sampling import DecodingSettings
+
+        data = corpus()
+        settings = DecodingSettings(args.strategy, args.temperature, args.top_k, args.top_p,
+                                    args.repetition_penalty, args.beam_width)
+        generator = CharLSTMGenerator(model, data.vocab)
+        for index in range(args.n or 3):
+            if corpus_name == "tang":  # a poem starts after the separator; stop at the next one
+                text = generator.generate(POEM_START + args.prompt, args.length, settings, seed=args.seed + index,
+                                          stop_at=POEM_START)[0]
+                print(args.prompt + text)
+            else:
+                print(args.prompt + generator.generate(args.prompt, args.length, settings, seed=args.seed + index)[0])
+                print("-" * 40)
+
+    def example_batch():
+        ids = corpus().train_ids[:8 * 33]
+        windows = ids.reshape(8, 33)
+        return windows[:, :-1], windows[:, 1:]
+
+    return ModelEntry(name, "第01章 RNN 文本生成", f"character-level LSTM language model of {corpus_name}",
+                      build, train, evaluate, example_batch, generate=generate, default_epochs=epochs)
+
+
 MODELS: dict[str, ModelEntry] = {
     entry.name: entry for entry in (
         _judge_entry("judge-mnist", "mnist", (30, 1)),
         _judge_entry("judge-fashion", "fashion_mnist", (8, 1)),
+        _char_lstm_entry("charlstm-shakespeare"),
+        _char_lstm_entry("charlstm-tang"),
     )
 }
 

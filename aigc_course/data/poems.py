@@ -183,3 +183,12 @@ def load_tang_poems(simplified: bool = True) -> tuple[Poem, ...]:
                                 "Fix: reinstall the pinned opencc version from requirements.txt.")
             column[:] = converted
     return tuple(Poem(title, author, body) for title, author, body in zip(titles, authors, bodies))
+
+
+def form_rate(texts, forms: tuple[str, ...] = ("五言绝句", "七言绝句")) -> float:
+    """The share of ``texts`` whose shape is one of ``forms`` (4 lines of 5 or 7 characters by default)."""
+    texts = list(texts)
+    if not texts:
+        raise ValueError("form_rate needs at least one text")
+    wanted = {FORMS[name] for name in forms}
+    return sum(poem_shape(text) in wanted for text in texts) / len(texts)

@@ -1,0 +1,179 @@
+"""A character-level LSTM language model: p(x_t | x_<t) one character at a time.
+
+The same model serves training (whole windows, ``model.fit``) and generation (one character per call,
+carrying the LSTM state forward, so a sample of n characters costs n steps, not n^2).
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import layers
+
+
+@keras.saving.register_keras_serializable(package="aigc_course")
+class CharLSTM(keras.Model):
+    """Embedding -> LSTM layers -> logits over the vocabulary."""
+
+    def __init__(self, vocab_size: int, embedding_dim: int = 64, units: int = 384, num_layers: int = 1,
+                 dropout: float = 0.1, **kwargs):
+        super().__init__(**kwargs)
+        self.vocab_size, self.embedding_dim, self.units = vocab_size, embedding_dim, units
+        self.num_layers, self.dropout_rate = num_layers, dropout
+        self.embedding = layers.Embedding(vocab_size, embedding_dim, name="embedding")
+        self.lstms = [layers.LSTM(units, return_sequences=True, return_state=True, name=f"lstm_{i}")
+                      for i in range(num_layers)]
+        self.dropout = layers.Dropout(dropout)
+        self.head = layers.Dense(vocab_size, name="logits")
+
+    def call(self, ids, states=None, return_state=False, training=False):
+        """ids: (batch, time) int -> logits (batch, time, vocab); with ``return_state`` also the new states."""
+        x = self.embedding(ids)
+        new_states = []
+        for index, lstm in enumerate(self.lstms):
+            x, hidden, cell = lstm(x, initial_state=None if states is None else states[index],
+                                   training=training)
+            new_states.append([hidden, cell])
+            x = self.dropout(x, training=training)
+        logits = self.head(x)
+        return (logits, new_states) if return_state else logits
+
+    def get_config(self):
+        return {**super().get_config(), "vocab_size": self.vocab_size, "embedding_dim": self.embedding_dim,
+                "units": self.units, "num_layers": self.num_layers, "dropout": self.dropout_rate}
+
+
+def compile_char_model(model: keras.Model, learning_rate=2e-3, optimizer=None) -> keras.Model:
+    """Cross-entropy on logits: the loss is directly the validation figure in nats per character."""
+    model.compile(optimizer=optimizer or keras.optimizers.Adam(learning_rate, clipnorm=1.0),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return model
+
+
+def nats_per_char(model: keras.Model, ids: np.ndarray, window: int = 256, batch_size: int = 32) -> float:
+    """Mean cross-entropy (nats/char) over non-overlapping ``window``-long chunks of ``ids``, each from a fresh state."""
+    ids = np.asarray(ids, dtype=np.int32)
+    count = (len(ids) - 1) // window
+    if count == 0:
+        raise ValueError(f"need more than {window} characters to evaluate, got {len(ids)}")
+    starts = np.arange(count) * window
+    inputs = np.stack([ids[start:start + window] for start in starts])
+    targets = np.stack([ids[start + 1:start + window + 1] for start in starts])
+    total = 0.0
+    for first in range(0, count, batch_size):
+        logits = model(inputs[first:first + batch_size], training=False)
+        losses = keras.ops.sparse_categorical_crossentropy(targets[first:first + batch_size], logits,
+                                                           from_logits=True)
+        total += float(keras.ops.sum(losses))
+    return total / (count * window)
+
+
+def train_char_lm(model: keras.Model, corpus, epochs: int, run_dir, name: str, sequence_length: int = 128,
+                  batch_size: int = 128, learning_rate: float = 2e-3, seed: int = 0, verbose="auto"):
+    """Train on windows of ``sequence_length`` starting every half window, with cosine learning-rate decay.
+
+    Returns the ``fit_resumable`` result (history and training seconds).
+    """
+    from aigc_course.data.chars import char_windows
+    from aigc_course.training import fit_resumable
+
+    train = char_windows(corpus.train_ids, sequence_length, batch_size, shuffle=True, seed=seed,
+                         stride=sequence_length // 2)
+    val = char_windows(corpus.val_ids, 256, 32, shuffle=False)
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=max(1, epochs * len(train)),
+                                                      alpha=0.05)
+    compile_char_model(model, schedule)
+    model(np.zeros((1, 1), dtype="int32"))  # build the weights before a resume loads them
+    return fit_resumable(model, train, epochs, run_dir, name, validation_data=val, verbose=verbose)
+
+
+class CharLSTMGenerator:
+    """Text from a trained ``CharLSTM``: the prompt is read once, then each new character costs one step.
+
+    ``generate`` carries the LSTM state forward; ``generate_uncached`` re-reads the whole prefix at every
+    step (what a model without state would have to do) and exists to measure the difference.
+    """
+
+    def __init__(self, model: CharLSTM, vocab):
+        import tensorflow as tf
+
+        self.model, self.vocab = model, vocab
+        self._step = tf.function(lambda ids, states: model(ids, states=states, return_state=True),
+                                 reduce_retracing=True)
+
+    def _encode_prompt(self, prompt: str) -> np.ndarray:
+        if not prompt:
+            raise ValueError("the prompt is empty: give at least one character to start from "
+                             "(for poems, '\\n' means 'start a new poem').")
+        return self.vocab.encode(prompt)
+
+    def _prime(self, prompt_ids: np.ndarray, batch: int):
+        logits, states = self.model(np.repeat(prompt_ids[None, :], batch, axis=0), return_state=True)
+        return np.asarray(logits[:, -1, :]), states
+
+    def generate(self, prompt: str, length: int, settings=None, batch: int = 1, seed: int = 0,
+                 stop_at: str | None = None) -> list[str]:
+        """``batch`` continuations of ``prompt`` (prompt excluded), each up to ``length`` characters,
+        cut before ``stop_at`` when it appears."""
+        from aigc_course.sampling import DecodingSettings, next_token_distribution, sample_from
+
+        settings = settings or DecodingSettings()
+        prompt_ids = self._encode_prompt(prompt)
+        stop_id = self.vocab.index[stop_at] if stop_at is not None else None
+        if settings.strategy == "beam":
+            return [self._beam(prompt_ids, length, settings, stop_id) for _ in range(batch)]
+        rng = np.random.default_rng(seed)
+        logits, states = self._prime(prompt_ids, batch)
+        history = np.repeat(prompt_ids[None, :], batch, axis=0)
+        generated = np.zeros((batch, 0), dtype=np.int32)
+        finished = np.zeros(batch, dtype=bool)
+        for _ in range(length):
+            probs = next_token_distribution(logits, settings, previous_ids=history)
+            tokens = sample_from(probs, rng).astype(np.int32)
+            generated = np.concatenate([generated, tokens[:, None]], axis=1)
+            history = np.concatenate([history, tokens[:, None]], axis=1)
+            if stop_id is not None:
+                finished |= tokens == stop_id
+                if finished.all():
+                    break
+            step_logits, states = self._step(tokens[:, None], states)
+            logits = np.asarray(step_logits[:, -1, :])
+        return [self._cut(row, stop_id) for row in generated]
+
+    def _cut(self, ids, stop_id) -> str:
+        ids = list(ids)
+        if stop_id is not None and stop_id in ids:
+            ids = ids[:ids.index(stop_id)]
+        return self.vocab.decode(ids)
+
+    def _beam(self, prompt_ids, length, settings, stop_id) -> str:
+        import tensorflow as tf
+
+        from aigc_course.sampling import beam_search
+
+        logits, states = self._prime(prompt_ids, 1)
+
+        def step(ids, state):
+            step_logits, new_state = self._step(ids[:, None].astype(np.int32), state)
+            return np.asarray(step_logits[:, -1, :]), new_state
+
+        def reorder(state, indices):
+            return [[tf.gather(h, indices), tf.gather(c, indices)] for h, c in state]
+
+        tokens, _ = beam_search(step, logits, states, length, settings.beam_width, reorder, stop_id,
+                                settings.repetition_penalty)
+        return self._cut(tokens, stop_id)
+
+    def generate_uncached(self, prompt: str, length: int, settings=None, seed: int = 0) -> str:
+        """The slow way: run the model over the whole text so far for every new character."""
+        from aigc_course.sampling import DecodingSettings, next_token_distribution, sample_from
+
+        settings = settings or DecodingSettings()
+        ids = list(self._encode_prompt(prompt))
+        rng = np.random.default_rng(seed)
+        start = len(ids)
+        for _ in range(length):
+            logits = np.asarray(self.model(np.array([ids], dtype=np.int32))[:, -1, :])
+            probs = next_token_distribution(logits, settings, previous_ids=np.array([ids]))
+            ids.append(int(sample_from(probs, rng)[0]))
+        return self.vocab.decode(ids[start:])
