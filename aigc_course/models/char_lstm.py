@@ -100,6 +100,9 @@ class CharLSTMGenerator:
         self.model, self.vocab = model, vocab
         self._step = tf.function(lambda ids, states: model(ids, states=states, return_state=True),
                                  reduce_retracing=True)
+        # Compiled once for any length, so the slow path is slow only because of the work it repeats.
+        self._last_logits = tf.function(lambda ids: model(ids)[:, -1, :],
+                                        input_signature=[tf.TensorSpec([None, None], tf.int32)])
 
     def _encode_prompt(self, prompt: str) -> np.ndarray:
         if not prompt:
@@ -173,7 +176,7 @@ class CharLSTMGenerator:
         rng = np.random.default_rng(seed)
         start = len(ids)
         for _ in range(length):
-            logits = np.asarray(self.model(np.array([ids], dtype=np.int32))[:, -1, :])
+            logits = np.asarray(self._last_logits(np.array([ids], dtype=np.int32)))
             probs = next_token_distribution(logits, settings, previous_ids=np.array([ids]))
             ids.append(int(sample_from(probs, rng)[0]))
         return self.vocab.decode(ids[start:])
