@@ -69,9 +69,11 @@ def nats_per_char(model: keras.Model, ids: np.ndarray, window: int = 256, batch_
 
 
 def train_char_lm(model: keras.Model, corpus, epochs: int, run_dir, name: str, sequence_length: int = 128,
-                  batch_size: int = 128, learning_rate: float = 2e-3, seed: int = 0, verbose="auto"):
+                  batch_size: int = 128, learning_rate: float = 2e-3, seed: int = 0, verbose="auto",
+                  steps_per_epoch: int | None = None, val_chars: int | None = None):
     """Train on windows of ``sequence_length`` starting every half window, with cosine learning-rate decay.
 
+    ``steps_per_epoch`` and ``val_chars`` shorten an epoch and the per-epoch validation (quick runs).
     Returns the ``fit_resumable`` result (history and training seconds).
     """
     from aigc_course.data.chars import char_windows
@@ -79,7 +81,9 @@ def train_char_lm(model: keras.Model, corpus, epochs: int, run_dir, name: str, s
 
     train = char_windows(corpus.train_ids, sequence_length, batch_size, shuffle=True, seed=seed,
                          stride=sequence_length // 2)
-    val = char_windows(corpus.val_ids, 256, 32, shuffle=False)
+    if steps_per_epoch:
+        train = train.take(steps_per_epoch)
+    val = char_windows(corpus.val_ids[:val_chars], 256, 32, shuffle=False)
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=max(1, epochs * len(train)),
                                                       alpha=0.05)
     compile_char_model(model, schedule)
