@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
         if command == "generate":
             sub.add_argument("--n", type=int, help="number of samples (images: 64, texts: 3)")
             sub.add_argument("--out", default="samples.png", help="output image (image models)")
-            sub.add_argument("--prompt", default="", help="text models: the start of the text")
+            sub.add_argument("--prompt", help="text models: the start of the text (default: a new poem / a new line)")
             sub.add_argument("--length", type=int, default=200, help="text models: characters to generate")
             sub.add_argument("--strategy", default="top_p", help="greedy, temperature, top_k, top_p or beam")
             sub.add_argument("--temperature", type=float, default=1.0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -67,7 +68,35 @@ def intro_section(out_dir: Path) -> str:
     return "\n".join(parts)
 
 
-SECTIONS = [("judge-mnist", intro_section)]
+def char_lstm_section(out_dir: Path, name: str) -> str:
+    """Chapter 01: poems or a Shakespeare passage from a shipped character LSTM (top-p 0.9)."""
+    from aigc_course.data.corpora import load_char_corpus
+    from aigc_course.models.char_lstm import CharLSTMGenerator, nats_per_char
+    from aigc_course.sampling import DecodingSettings
+    from aigc_course.zoo import CHAR_LSTM_SIZES, POEM_START, load_trained
+
+    corpus = load_char_corpus(CHAR_LSTM_SIZES[name][0])
+    model, card = load_trained(name)
+    generator = CharLSTMGenerator(model, corpus.vocab)
+    settings = DecodingSettings("top_p", top_p=0.9)
+    if corpus.name == "tang":
+        title = "第01章 字符级 LSTM: 唐诗 (top-p 0.9)"
+        texts = [prompt + generator.generate(POEM_START + prompt, 64, settings, seed=seed, stop_at=POEM_START)[0]
+                 for seed, prompt in enumerate(["春", "月", "山", "秋", "", ""])]
+    else:
+        title = "第01章 字符级 LSTM: 莎士比亚 (top-p 0.9)"
+        texts = ["ROMEO:\n" + generator.generate("ROMEO:\n", 400, settings, seed=0)[0]]
+    val = nats_per_char(model, corpus.val_ids[:20_001])
+    return (f"<h2>{html.escape(title)}</h2><p>{html.escape(corpus.note)}; 验证集前 20,000 字符 "
+            f"{val:.3f} nats/字符 (完整验证集见 evaluate); 训练 {card.get('train_seconds', 0):.0f} 秒</p>"
+            + "".join(f"<pre>{html.escape(text)}</pre>" for text in texts))
+
+
+SECTIONS = [
+    ("judge-mnist", intro_section),
+    ("charlstm-tang", partial(char_lstm_section, name="charlstm-tang")),
+    ("charlstm-shakespeare", partial(char_lstm_section, name="charlstm-shakespeare")),
+]
 
 
 def build_gallery(out_dir: Path) -> Path:
