@@ -11,25 +11,9 @@ def last_json(stdout: str) -> dict:
     return json.loads(stdout.strip().splitlines()[-1])
 
 
-def test_evaluate_tang_reports_loss_and_form_rate():
-    result = run_cli("evaluate", "charlstm-tang")
-    assert result.returncode == 0, result.stderr
-    metrics = last_json(result.stdout)
-    assert metrics["name"] == "charlstm-tang" and metrics["form_rate_poems"] == 500
-    assert metrics["form_rate"] >= 0.9 and 2.0 < metrics["val_nats_per_char"] < 8.0
-
-
 def test_evaluate_shakespeare_meets_its_target():
     metrics = last_json(run_cli("evaluate", "charlstm-shakespeare").stdout)
     assert metrics["val_nats_per_char"] <= 1.55 and metrics["val_chars"] == 111540
-
-
-@pytest.mark.parametrize("strategy", ["greedy", "temperature", "top_k", "top_p", "beam"])
-def test_generate_a_poem_with_each_strategy(strategy):
-    result = run_cli("generate", "charlstm-tang", "--prompt", "春", "--strategy", strategy, "--n", "1")
-    assert result.returncode == 0, result.stderr
-    poem = result.stdout.strip().splitlines()[-1]
-    assert poem.startswith("春") and len(poem) > 5
 
 
 @pytest.mark.parametrize("arguments, message", [
