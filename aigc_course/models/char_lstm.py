@@ -38,6 +38,19 @@ class CharLSTM(keras.Model):
         logits = self.head(x)
         return (logits, new_states) if return_state else logits
 
+    def step(self, ids, states):
+        """One character per sequence: ids (batch,) and states -> logits (batch, vocab), new states.
+
+        Calls each LSTM's cell directly: the same arithmetic as ``call`` on a length-1 sequence,
+        without the loop machinery of the layer (several times faster per character).
+        """
+        x = self.embedding(ids)
+        new_states = []
+        for index, lstm in enumerate(self.lstms):
+            x, (hidden, cell) = lstm.cell(x, states[index], training=False)
+            new_states.append([hidden, cell])
+        return self.head(x), new_states
+
     def get_config(self):
         return {**super().get_config(), "vocab_size": self.vocab_size, "embedding_dim": self.embedding_dim,
                 "units": self.units, "num_layers": self.num_layers, "dropout": self.dropout_rate}
@@ -102,8 +115,7 @@ class CharLSTMGenerator:
         import tensorflow as tf
 
         self.model, self.vocab = model, vocab
-        self._step = tf.function(lambda ids, states: model(ids, states=states, return_state=True),
-                                 reduce_retracing=True)
+        self._step = tf.function(model.step, jit_compile=True)  # XLA: ~1 ms per character on a CPU
         # Compiled once for any length, so the slow path is slow only because of the work it repeats.
         self._last_logits = tf.function(lambda ids: model(ids)[:, -1, :],
                                         input_signature=[tf.TensorSpec([None, None], tf.int32)])
@@ -143,8 +155,8 @@ class CharLSTMGenerator:
                 finished |= tokens == stop_id
                 if finished.all():
                     break
-            step_logits, states = self._step(tokens[:, None], states)
-            logits = np.asarray(step_logits[:, -1, :])
+            step_logits, states = self._step(tokens, states)
+            logits = np.asarray(step_logits)
         return [self._cut(row, stop_id) for row in generated]
 
     def _cut(self, ids, stop_id) -> str:
@@ -161,8 +173,8 @@ class CharLSTMGenerator:
         logits, states = self._prime(prompt_ids, 1)
 
         def step(ids, state):
-            step_logits, new_state = self._step(ids[:, None].astype(np.int32), state)
-            return np.asarray(step_logits[:, -1, :]), new_state
+            step_logits, new_state = self._step(ids.astype(np.int32), state)
+            return np.asarray(step_logits), new_state
 
         def reorder(state, indices):
             return [[tf.gather(h, indices), tf.gather(c, indices)] for h, c in state]
