@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from aigc_course.plotting import to_display
+from aigc_course.sampling import softmax
 
 
 def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
@@ -31,14 +32,6 @@ def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
     trace_sqrt = np.sqrt(np.clip(np.linalg.eigvalsh((middle + middle.T) / 2), 0, None)).sum()
     distance = ((mean_a - mean_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_sqrt
     return float(max(distance, 0.0))
-
-
-def softmax(logits) -> np.ndarray:
-    """Row-wise softmax in float64 (stable: the row maximum is subtracted first)."""
-    shifted = np.asarray(logits, dtype="float64")
-    shifted = shifted - shifted.max(axis=1, keepdims=True)
-    probs = np.exp(shifted)
-    return probs / probs.sum(axis=1, keepdims=True)
 
 
 def as_judge_input(images) -> np.ndarray:

@@ -143,13 +143,11 @@ class CharLSTMGenerator:
             return [self._beam(prompt_ids, length, settings, stop_id) for _ in range(batch)]
         rng = np.random.default_rng(seed)
         logits, states = self._prime(prompt_ids, batch)
-        history = np.repeat(prompt_ids[None, :], batch, axis=0)
-        generated = np.zeros((batch, 0), dtype=np.int32)
+        history = np.repeat(prompt_ids[None, :], batch, axis=0)  # prompt + what was generated so far
         finished = np.zeros(batch, dtype=bool)
         for _ in range(length):
             probs = next_token_distribution(logits, settings, previous_ids=history)
             tokens = sample_from(probs, rng).astype(np.int32)
-            generated = np.concatenate([generated, tokens[:, None]], axis=1)
             history = np.concatenate([history, tokens[:, None]], axis=1)
             if stop_id is not None:
                 finished |= tokens == stop_id
@@ -157,7 +155,7 @@ class CharLSTMGenerator:
                     break
             step_logits, states = self._step(tokens, states)
             logits = np.asarray(step_logits)
-        return [self._cut(row, stop_id) for row in generated]
+        return [self._cut(row, stop_id) for row in history[:, len(prompt_ids):]]
 
     def _cut(self, ids, stop_id) -> str:
         ids = list(ids)
