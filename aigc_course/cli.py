@@ -36,6 +36,9 @@ def cmd_train(args) -> int:
     from aigc_course.zoo import get_entry
 
     entry = get_entry(args.name)
+    if args.out and not str(args.out).endswith(".weights.h5"):
+        raise CourseError(f"--out {args.out}: Keras weights files must end in .weights.h5. "
+                          f"Fix: e.g. --out {Path(args.out).with_suffix('')}.weights.h5")
     set_seed(args.seed)
     epochs = args.epochs or by_mode(*entry.default_epochs)
     run_dir = Path(args.run_dir or Path("runs") / args.name)
@@ -121,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--top-p", type=float, default=0.9)
             sub.add_argument("--beam-width", type=int, default=4)
             sub.add_argument("--repetition-penalty", type=float, default=1.0)
+            sub.add_argument("--digit", type=int, help="class-conditional image models: the digit to draw "
+                             "(default: all ten in turn)")
         sub.set_defaults(run=handler)
 
     for sub in commands.choices.values():

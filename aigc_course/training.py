@@ -65,7 +65,9 @@ def fit_resumable(model: keras.Model, train_data, epochs: int, run_dir: Path, mo
         if state.get("model") != model_name:
             raise CheckpointError(f"{run_dir} holds a training run of {state.get('model')!r}, not "
                                   f"{model_name!r}. Fix: choose another --run-dir or delete {run_dir}.")
-        if not model.optimizer.built:
+        if hasattr(model, "build_optimizer_state"):  # models with their own optimizers (e.g. a GAN's two)
+            model.build_optimizer_state()
+        elif not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
         model.load_weights(run_dir / state["weights"])
         history, initial_epoch, elapsed = state["history"], state["epoch"], state["train_seconds"]

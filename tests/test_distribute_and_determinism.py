@@ -20,6 +20,9 @@ def test_one_mirrored_step_matches_single_device(name):
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["replicas"] == 2
     assert report["max_step_size"] > 1e-4  # the step really changed the weights
+    if MODELS[name].extras.get("not_mirror_exact"):  # a valid step, not the same step: say so, check it ran
+        assert report["max_weight_difference"] < 10 * report["max_step_size"]
+        return
     assert report["max_weight_difference"] < 1e-5 * max(1.0, report["max_step_size"] * 100)
 
 

@@ -46,16 +46,21 @@ def join_poems(poems) -> str:
 
 
 def char_windows(ids: np.ndarray, sequence_length: int, batch_size: int, shuffle: bool = True,
-                 seed: int = 0, stride: int | None = None):
+                 seed: int = 0, stride: int | None = None, start_id: int | None = None):
     """A ``tf.data.Dataset`` of (ids[t:t+L], ids[t+1:t+L+1]) windows: the model predicts the next character.
 
-    Windows start every ``stride`` characters (default: ``sequence_length``, non-overlapping).
+    Windows start every ``stride`` characters (default: ``sequence_length``, non-overlapping), or, with
+    ``start_id``, at every occurrence of that id (e.g. the separator before each poem), so that every
+    window begins where generation begins: at the start of a poem, with nothing before it.
     """
     import tensorflow as tf
 
     stride = stride or sequence_length
     ids = np.asarray(ids, dtype=np.int32)
-    starts = np.arange(0, len(ids) - sequence_length - 1, stride)
+    if start_id is None:
+        starts = np.arange(0, len(ids) - sequence_length - 1, stride)
+    else:
+        starts = np.flatnonzero(ids[: len(ids) - sequence_length - 1] == start_id)
     if len(starts) == 0:
         raise ValueError(f"text of {len(ids)} characters is too short for windows of {sequence_length}")
     windows = np.lib.stride_tricks.sliding_window_view(ids, sequence_length + 1)[starts]

@@ -83,8 +83,10 @@ def nats_per_char(model: keras.Model, ids: np.ndarray, window: int = 256, batch_
 
 def train_char_lm(model: keras.Model, corpus, epochs: int, run_dir, name: str, sequence_length: int = 128,
                   batch_size: int = 128, learning_rate: float = 2e-3, seed: int = 0, verbose="auto",
-                  steps_per_epoch: int | None = None, val_chars: int | None = None):
+                  steps_per_epoch: int | None = None, val_chars: int | None = None, align_to: str | None = None):
     """Train on windows of ``sequence_length`` starting every half window, with cosine learning-rate decay.
+
+    ``align_to`` (a character, e.g. the poem separator) starts every window at that character instead.
 
     ``steps_per_epoch`` and ``val_chars`` shorten an epoch and the per-epoch validation (quick runs).
     Returns the ``fit_resumable`` result (history and training seconds).
@@ -92,8 +94,9 @@ def train_char_lm(model: keras.Model, corpus, epochs: int, run_dir, name: str, s
     from aigc_course.data.chars import char_windows
     from aigc_course.training import fit_resumable
 
+    start_id = None if align_to is None else int(corpus.vocab.encode(align_to)[0])
     train = char_windows(corpus.train_ids, sequence_length, batch_size, shuffle=True, seed=seed,
-                         stride=sequence_length // 2)
+                         stride=sequence_length // 2, start_id=start_id)
     if steps_per_epoch:
         train = train.take(steps_per_epoch)
     val = char_windows(corpus.val_ids[:val_chars], 256, 32, shuffle=False)
