@@ -253,7 +253,10 @@ class SampleSnapshots(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self._train_seconds += time.time() - self._epoch_start
-        self.images.append(np.asarray(self.model(self.noise, self.labels)))
+        labels = self.labels
+        if labels is None and self.model.num_classes is not None:  # conditional: the classes in turn
+            labels = np.arange(len(self.noise)) % self.model.num_classes
+        self.images.append(np.asarray(self.model(self.noise, labels)))
         if self.judge is not None and (epoch + 1) % self.every == 0:
             labels = None if self.model.num_classes is None else np.arange(self.judge_samples) % 10
             samples = self.model.sample(self.judge_samples, seed=10_000 + epoch, labels=labels)
@@ -265,12 +268,17 @@ class SampleSnapshots(keras.callbacks.Callback):
 
 
 def train_gan(gan: GAN, data, epochs: int, run_dir, name: str, batch_size: int = 128, seed: int = 0,
-              real_label: float = 1.0, callbacks=(), verbose="auto") -> dict:
-    """Compile ``gan`` and train it on ``data`` (an ``ImageData``; images scaled to [-1, 1]), resumably."""
+              real_label: float = 1.0, callbacks=(), verbose="auto", steps_per_epoch: int | None = None) -> dict:
+    """Compile ``gan`` and train it on ``data`` (an ``ImageData``; images scaled to [-1, 1]), resumably.
+
+    ``steps_per_epoch`` shortens every epoch (quick runs). Returns the ``fit_resumable`` result.
+    """
     from aigc_course.data.images import image_pipeline
     from aigc_course.training import fit_resumable
 
     batches = image_pipeline(data.x_train, data.y_train, batch_size, value_range="symmetric", seed=seed,
                              drop_remainder=True)
-    gan.compile(real_label=real_label, jit_compile=True)
+    if steps_per_epoch:
+        batches = batches.take(steps_per_epoch)
+    gan.compile(real_label=real_label)
     return fit_resumable(gan, batches, epochs, run_dir, name, callbacks=callbacks, verbose=verbose)
