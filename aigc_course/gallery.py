@@ -92,10 +92,30 @@ def char_lstm_section(out_dir: Path, name: str) -> str:
             + "".join(f"<pre>{html.escape(text)}</pre>" for text in texts))
 
 
+def gan_section(out_dir: Path, name: str) -> str:
+    """Chapter 02: a grid from a shipped GAN (a row per digit for the conditional one) and its card."""
+    from aigc_course.plotting import show_images
+    from aigc_course.zoo import load_trained
+
+    model, card = load_trained(name)
+    conditional = model.num_classes is not None
+    labels = np.repeat(np.arange(10), 8) if conditional else None
+    images = model.sample(80 if conditional else 64, seed=0, labels=labels)
+    title = f"{name}: " + ("第 k 行要求画数字 k" if conditional else "64 个样本")
+    figure = show_images(images, ncols=8, title=title)
+    keys = ("fid_judge", "fid_judge_real", "judge_confidence", "class_share_min", "class_share_max", "label_match")
+    rows = {name: {key: card[key] for key in keys if key in card}}
+    return (f"<h2>第02章 GAN: {html.escape(name)}</h2><p>训练 {card.get('train_seconds', 0):.0f} 秒, "
+            f"{card.get('epochs')} 轮; 指标来自检查点卡片 (evaluate 可复算)</p>"
+            f'<img src="{_save_figure(figure, out_dir / f"02_{name}.png")}">' + _metrics_table(rows))
+
+
 SECTIONS = [
     ("judge-mnist", intro_section),
     ("charlstm-tang", partial(char_lstm_section, name="charlstm-tang")),
     ("charlstm-shakespeare", partial(char_lstm_section, name="charlstm-shakespeare")),
+    ("dcgan-mnist", partial(gan_section, name="dcgan-mnist")),
+    ("cdcgan-mnist", partial(gan_section, name="cdcgan-mnist")),
 ]
 
 

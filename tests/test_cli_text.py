@@ -26,3 +26,24 @@ def test_evaluate_shakespeare_meets_its_target():
 def test_bad_generation_settings_are_clear_errors(arguments, message):
     result = run_cli("generate", "charlstm-shakespeare", "--length", "20", *arguments)
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_evaluate_tang_meets_its_form_target():
+    metrics = last_json(run_cli("evaluate", "charlstm-tang").stdout)
+    assert metrics["form_rate"] >= 0.9 and metrics["form_rate_poems"] == 500
+    assert 2.0 < metrics["val_nats_per_char"] < 8.0
+
+
+@pytest.mark.parametrize("arguments", [
+    ["--strategy", "greedy"],
+    ["--strategy", "temperature", "--temperature", "0.8"],
+    ["--strategy", "top_k", "--top-k", "20"],
+    ["--strategy", "top_p", "--top-p", "0.9"],
+    ["--strategy", "beam", "--beam-width", "3"],
+    ["--strategy", "top_p", "--repetition-penalty", "1.3"],
+])
+def test_tang_poems_start_with_the_prompt_for_every_strategy(arguments):
+    result = run_cli("generate", "charlstm-tang", "--prompt", "春", "--n", "1", "--length", "40", *arguments)
+    assert result.returncode == 0, result.stderr
+    poem = result.stdout.strip().splitlines()[-1]
+    assert poem.startswith("春") and len(poem) > 5

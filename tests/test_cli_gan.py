@@ -1,0 +1,40 @@
+"""The chapter 02 GANs through the command line: targets of the shipped checkpoints, generate, errors."""
+
+import json
+
+from conftest import run_cli
+
+
+def last_json(stdout: str) -> dict:
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+def test_dcgan_meets_its_targets():
+    metrics = last_json(run_cli("evaluate", "dcgan-mnist").stdout)
+    assert metrics["judge_confidence"] >= 0.90
+    assert 0.05 <= metrics["class_share_min"] and metrics["class_share_max"] <= 0.15
+    assert metrics["fid_judge_real"] < metrics["fid_judge"]  # real held-out images still score better
+
+
+def test_conditional_dcgan_draws_the_requested_digit():
+    metrics = last_json(run_cli("evaluate", "cdcgan-mnist").stdout)
+    assert metrics["label_match"] >= 0.95
+
+
+def test_generate_writes_a_grid(tmp_path):
+    from PIL import Image
+
+    out = tmp_path / "sevens.png"
+    result = run_cli("generate", "cdcgan-mnist", "--digit", "7", "--n", "16", "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert Image.open(out).size[0] > 28 * 8
+
+
+def test_digit_for_an_unconditional_gan_is_a_clear_error(tmp_path):
+    result = run_cli("generate", "dcgan-mnist", "--digit", "3", "--out", tmp_path / "x.png")
+    assert result.returncode == 2 and "not class-conditional" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_train_refuses_an_out_path_keras_cannot_write(tmp_path):
+    result = run_cli("train", "dcgan-mnist", "--out", tmp_path / "final")
+    assert result.returncode == 2 and ".weights.h5" in result.stderr and not (tmp_path / "final").exists()
