@@ -28,9 +28,9 @@ def test_evaluate_judge_prints_one_json_line():
 
 
 def test_evaluate_of_a_later_chapter_model_is_a_clear_error():
-    result = run_cli("evaluate", "vae-mnist")
+    result = run_cli("evaluate", "ddpm-mnist")
     assert result.returncode == 2
-    assert "第03章 VAE" in result.stderr and "Traceback" not in result.stderr
+    assert "第05章 扩散模型" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_unknown_model_and_classifier_generate_are_clear_errors():

@@ -68,14 +68,17 @@ def build_encoder(latent_dim: int, width: int = 32, name="encoder") -> keras.Mod
 
 
 def build_decoder(latent_dim: int, width: int = 32, name="decoder") -> keras.Model:
-    """z -> Bernoulli logits of every pixel, p(x | z)."""
+    """z -> Bernoulli logits of every pixel, p(x | z).
+
+    Kept light (about 2M multiply-adds per image): the importance-weighted estimate decodes every
+    held-out image k times, 200,000 decodes for 2,000 images and k = 100.
+    """
     z = keras.Input((latent_dim,), name="z")
     x = layers.Dense(256, activation="relu")(z)
     x = layers.Dense(7 * 7 * width * 2, activation="relu")(x)
     x = layers.Reshape((7, 7, width * 2))(x)
-    x = layers.Conv2DTranspose(width * 2, 3, strides=2, padding="same", activation="relu")(x)
     x = layers.Conv2DTranspose(width, 3, strides=2, padding="same", activation="relu")(x)
-    return keras.Model(z, layers.Conv2D(1, 3, padding="same", name="logits")(x), name=name)
+    return keras.Model(z, layers.Conv2DTranspose(1, 3, strides=2, padding="same", name="logits")(x), name=name)
 
 
 class VAE(keras.Model):
