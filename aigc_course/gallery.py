@@ -110,12 +110,35 @@ def gan_section(out_dir: Path, name: str) -> str:
             f'<img src="{_save_figure(figure, out_dir / f"02_{name}.png")}">' + _metrics_table(rows))
 
 
+def vae_section(out_dir: Path, name: str) -> str:
+    """Chapter 03: prior samples (16-d latent) or the decoded latent plane (2-d latent), and the card."""
+    from statistics import NormalDist
+
+    from aigc_course.plotting import show_images
+    from aigc_course.zoo import load_trained
+
+    model, card = load_trained(name)
+    if model.latent_dim == 2:
+        grid = np.array([NormalDist().inv_cdf(p) for p in np.linspace(0.03, 0.97, 12)], "float32")
+        images = model.decode(np.array([[x, y] for y in grid[::-1] for x in grid], "float32"))
+        figure = show_images(images, ncols=12, title=f"{name}: 潜在平面上的解码网格")
+    else:
+        figure = show_images(model.sample(64, seed=0), ncols=8, title=f"{name}: 从先验 N(0, I) 采样 (像素概率)")
+    keys = ("negative_elbo", "iw_nll", "iw_samples", "fid_judge", "judge_confidence", "class_share_min")
+    rows = {name: {key: card[key] for key in keys if key in card}}
+    return (f"<h2>第03章 VAE: {html.escape(name)}</h2><p>训练 {card.get('train_seconds', 0):.0f} 秒, "
+            f"{card.get('epochs')} 轮; nats/图像, 2,000 张验证图像</p>"
+            f'<img src="{_save_figure(figure, out_dir / f"03_{name}.png")}">' + _metrics_table(rows))
+
+
 SECTIONS = [
     ("judge-mnist", intro_section),
     ("charlstm-tang", partial(char_lstm_section, name="charlstm-tang")),
     ("charlstm-shakespeare", partial(char_lstm_section, name="charlstm-shakespeare")),
     ("dcgan-mnist", partial(gan_section, name="dcgan-mnist")),
     ("cdcgan-mnist", partial(gan_section, name="cdcgan-mnist")),
+    ("vae-mnist", partial(vae_section, name="vae-mnist")),
+    ("vae2d-mnist", partial(vae_section, name="vae2d-mnist")),
 ]
 
 

@@ -175,7 +175,7 @@ def _char_lstm_entry(name: str) -> ModelEntry:
 GAN_SAMPLES = 2000  # generated images scored by the judge (FID-judge against 2,000 training images)
 GAN_SIZES = {  # name -> (kind, conditional, (normal, quick) epochs)
     "mlpgan-mnist": ("mlp", False, (60, 1)),
-    "dcgan-mnist": ("dcgan", False, (60, 1)),
+    "dcgan-mnist": ("dcgan", False, (100, 1)),
     "cdcgan-mnist": ("dcgan", True, (60, 1)),
 }
 NOT_MIRROR_EXACT = ("a GAN draws its noise per replica and its BatchNorm statistics per replica, so a "
