@@ -16,7 +16,6 @@ from aigc_course.errors import CourseError
 
 # Names that later chapters add, with the chapter that adds them.
 PLANNED = {
-    "gpt-tang": "第04章 Transformer", "gpt-shakespeare": "第04章 Transformer",
     "ddpm-mnist": "第05章 扩散模型",
 }
 
@@ -94,6 +93,36 @@ CHAR_LSTM_SIZES = {  # name -> (corpus, LSTM units, embedding size, (normal, qui
 }
 
 
+def _text_metrics(corpus, generator, val_nats: float) -> dict:
+    """Validation nats/char, and for poems the form rate of ``FORM_RATE_POEMS`` top-p 0.9 samples."""
+    from aigc_course.data.poems import form_rate
+    from aigc_course.sampling import DecodingSettings
+
+    metrics = {"val_nats_per_char": val_nats, "val_chars": int(len(corpus.val_ids))}
+    if corpus.name == "tang":
+        poems = generator.generate(POEM_START, 64, DecodingSettings("top_p", top_p=0.9), batch=FORM_RATE_POEMS,
+                                   seed=0, stop_at=POEM_START)
+        metrics.update(form_rate=form_rate(poems), form_rate_poems=len(poems), form_rate_strategy="top_p 0.9")
+    return metrics
+
+
+def _print_generated(generator, poems: bool, args) -> None:
+    """The CLI's ``generate`` for text models: ``--n`` samples with the chosen decoding settings."""
+    from aigc_course.sampling import DecodingSettings
+
+    settings = DecodingSettings(args.strategy, args.temperature, args.top_k, args.top_p,
+                                args.repetition_penalty, args.beam_width)
+    for index in range(args.n or 3):
+        if poems:  # a poem starts after the separator; stop at the next one
+            prompt = args.prompt or ""
+            print(prompt + generator.generate(POEM_START + prompt, args.length, settings, seed=args.seed + index,
+                                              stop_at=POEM_START)[0])
+        else:
+            prompt = "\n" if args.prompt is None else args.prompt
+            print(prompt + generator.generate(prompt, args.length, settings, seed=args.seed + index)[0])
+            print("-" * 40)
+
+
 def _char_lstm_entry(name: str) -> ModelEntry:
     corpus_name, units, embedding_dim, epochs, window, batch_size = CHAR_LSTM_SIZES[name]
 
@@ -131,37 +160,15 @@ def _char_lstm_entry(name: str) -> ModelEntry:
         return model, card
 
     def evaluate(model):
-        from aigc_course.data.poems import form_rate
         from aigc_course.models.char_lstm import CharLSTMGenerator, nats_per_char
-        from aigc_course.sampling import DecodingSettings
 
         data = corpus()
-        metrics = {"val_nats_per_char": nats_per_char(model, data.val_ids), "val_chars": int(len(data.val_ids))}
-        if corpus_name == "tang":
-            poems = CharLSTMGenerator(model, data.vocab).generate(
-                POEM_START, 64, DecodingSettings("top_p", top_p=0.9), batch=FORM_RATE_POEMS, seed=0,
-                stop_at=POEM_START)
-            metrics.update(form_rate=form_rate(poems), form_rate_poems=len(poems), form_rate_strategy="top_p 0.9")
-        return metrics
+        return _text_metrics(data, CharLSTMGenerator(model, data.vocab), nats_per_char(model, data.val_ids))
 
     def generate(model, args):
         from aigc_course.models.char_lstm import CharLSTMGenerator
-        from aigc_course.sampling import DecodingSettings
 
-        data = corpus()
-        settings = DecodingSettings(args.strategy, args.temperature, args.top_k, args.top_p,
-                                    args.repetition_penalty, args.beam_width)
-        generator = CharLSTMGenerator(model, data.vocab)
-        for index in range(args.n or 3):
-            if corpus_name == "tang":  # a poem starts after the separator; stop at the next one
-                prompt = args.prompt or ""
-                text = generator.generate(POEM_START + prompt, args.length, settings, seed=args.seed + index,
-                                          stop_at=POEM_START)[0]
-                print(prompt + text)
-            else:
-                prompt = "\n" if args.prompt is None else args.prompt
-                print(prompt + generator.generate(prompt, args.length, settings, seed=args.seed + index)[0])
-                print("-" * 40)
+        _print_generated(CharLSTMGenerator(model, corpus().vocab), corpus_name == "tang", args)
 
     def example_batch():
         ids = corpus().train_ids[:8 * 33]
@@ -169,6 +176,74 @@ def _char_lstm_entry(name: str) -> ModelEntry:
         return windows[:, :-1], windows[:, 1:]
 
     return ModelEntry(name, "第01章 RNN 文本生成", f"character-level LSTM language model of {corpus_name}",
+                      build, train, evaluate, example_batch, generate=generate, default_epochs=epochs)
+
+
+GPT_SIZES = {  # name -> corpus, context, embedding, heads, layers, dropout, (normal, quick) epochs, batch, stride
+    "gpt-shakespeare": ("shakespeare", 128, 192, 6, 4, 0.1, (8, 1), 32, 64),
+    # Windows start at each poem's separator, as for charlstm-tang; 64 characters hold a quatrain and the
+    # start of the next one
+    "gpt-tang": ("tang", 64, 192, 6, 4, 0.2, (12, 1), 64, None),
+}
+
+
+def _gpt_entry(name: str) -> ModelEntry:
+    corpus_name, context, embed_dim, heads, num_layers, dropout, epochs, batch_size, stride = GPT_SIZES[name]
+
+    def corpus():
+        from aigc_course.data.corpora import load_char_corpus
+
+        return load_char_corpus(corpus_name)
+
+    def make(vocab_size, dropout_rate):
+        from aigc_course.models.gpt import GPT
+
+        model = GPT(vocab_size, context, embed_dim, heads, num_layers, dropout_rate, name=name.replace("-", "_"))
+        model(np.zeros((1, 1), dtype="int32"))
+        return model
+
+    def build(for_check: bool = False):
+        import keras
+
+        from aigc_course.models.gpt import compile_gpt, gpt_learning_rate
+
+        model = make(len(corpus().vocab), 0.0 if for_check else dropout)
+        return compile_gpt(model, gpt_learning_rate(1e-3, 1000),
+                           optimizer=keras.optimizers.SGD(0.5) if for_check else None)
+
+    def train(entry, epochs_to_run, run_dir, verbose="auto"):
+        from aigc_course.models.gpt import train_gpt
+        from aigc_course.runtime import by_mode
+
+        data = corpus()
+        model = make(len(data.vocab), dropout)
+        result = train_gpt(model, data, epochs_to_run, run_dir, name, batch_size=batch_size, stride=stride,
+                           align_to=POEM_START if corpus_name == "tang" else None, verbose=verbose,
+                           steps_per_epoch=by_mode(None, 20), val_chars=by_mode(None, 20_000))
+        card = {"epochs": epochs_to_run, "train_seconds": round(result["train_seconds"], 1), "data": data.note,
+                "vocabulary": "".join(data.vocab.chars), "context": context, "embed_dim": embed_dim,
+                "heads": heads, "layers": num_layers, "dropout": dropout, "batch_size": batch_size,
+                "parameters": model.count_params(),
+                "windows": "one per poem, from its separator" if stride is None else f"every {stride} characters",
+                "history": {key: [round(value, 5) for value in values] for key, values in result["history"].items()}}
+        return model, card
+
+    def evaluate(model):
+        from aigc_course.models.gpt import GPTGenerator, nats_per_char
+
+        data = corpus()
+        return _text_metrics(data, GPTGenerator(model, data.vocab), nats_per_char(model, data.val_ids))
+
+    def generate(model, args):
+        from aigc_course.models.gpt import GPTGenerator
+
+        _print_generated(GPTGenerator(model, corpus().vocab), corpus_name == "tang", args)
+
+    def example_batch():
+        windows = corpus().train_ids[:8 * 33].reshape(8, 33)
+        return windows[:, :-1], windows[:, 1:]
+
+    return ModelEntry(name, "第04章 Transformer", f"character-level GPT (decoder-only Transformer) of {corpus_name}",
                       build, train, evaluate, example_batch, generate=generate, default_epochs=epochs)
 
 
@@ -326,6 +401,7 @@ MODELS: dict[str, ModelEntry] = {
         _judge_entry("judge-fashion", "fashion_mnist", (8, 1)),
         _char_lstm_entry("charlstm-shakespeare"),
         _char_lstm_entry("charlstm-tang"),
+        *(_gpt_entry(name) for name in GPT_SIZES),
         *(_gan_entry(name) for name in GAN_SIZES),
         *(_vae_entry(name) for name in VAE_SIZES),
     )

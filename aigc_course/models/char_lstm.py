@@ -10,6 +10,8 @@ import keras
 import numpy as np
 from keras import layers
 
+from aigc_course.generation import IncrementalGenerator
+
 
 @keras.saving.register_keras_serializable(package="aigc_course")
 class CharLSTM(keras.Model):
@@ -107,93 +109,35 @@ def train_char_lm(model: keras.Model, corpus, epochs: int, run_dir, name: str, s
     return fit_resumable(model, train, epochs, run_dir, name, validation_data=val, verbose=verbose)
 
 
-class CharLSTMGenerator:
-    """Text from a trained ``CharLSTM``: the prompt is read once, then each new character costs one step.
+class CharLSTMGenerator(IncrementalGenerator):
+    """Text from a trained ``CharLSTM``, carrying the LSTM state forward (see ``generation.IncrementalGenerator``).
 
-    ``generate`` carries the LSTM state forward; ``generate_uncached`` re-reads the whole prefix at every
-    step (what a model without state would have to do) and exists to measure the difference.
+    ``generate_uncached`` re-reads the whole prefix at every step (what a model without state would
+    have to do) and exists to measure the difference.
     """
 
     def __init__(self, model: CharLSTM, vocab):
         import tensorflow as tf
 
-        self.model, self.vocab = model, vocab
+        super().__init__(vocab)
+        self.model = model
         self._step = tf.function(model.step, jit_compile=True)  # XLA: ~1 ms per character on a CPU
         # Compiled once for any length, so the slow path is slow only because of the work it repeats.
         self._last_logits = tf.function(lambda ids: model(ids)[:, -1, :],
                                         input_signature=[tf.TensorSpec([None, None], tf.int32)])
 
-    def _encode_prompt(self, prompt: str) -> np.ndarray:
-        if not prompt:
-            raise ValueError("the prompt is empty: give at least one character to start from "
-                             "(for poems, '\\n' means 'start a new poem').")
-        return self.vocab.encode(prompt)
-
     def _prime(self, prompt_ids: np.ndarray, batch: int):
         logits, states = self.model(np.repeat(prompt_ids[None, :], batch, axis=0), return_state=True)
         return np.asarray(logits[:, -1, :]), states
 
-    def generate(self, prompt: str, length: int, settings=None, batch: int = 1, seed: int = 0,
-                 stop_at: str | None = None) -> list[str]:
-        """``batch`` continuations of ``prompt`` (prompt excluded), each up to ``length`` characters,
-        cut before ``stop_at`` when it appears."""
-        from aigc_course.sampling import DecodingSettings, next_token_distribution, sample_from
+    def _advance(self, tokens, states):
+        logits, states = self._step(tokens, states)
+        return np.asarray(logits), states
 
-        settings = settings or DecodingSettings()
-        prompt_ids = self._encode_prompt(prompt)
-        stop_id = self.vocab.index[stop_at] if stop_at is not None else None
-        if settings.strategy == "beam":
-            return [self._beam(prompt_ids, length, settings, stop_id) for _ in range(batch)]
-        rng = np.random.default_rng(seed)
-        logits, states = self._prime(prompt_ids, batch)
-        history = np.repeat(prompt_ids[None, :], batch, axis=0)  # prompt + what was generated so far
-        finished = np.zeros(batch, dtype=bool)
-        for _ in range(length):
-            probs = next_token_distribution(logits, settings, previous_ids=history)
-            tokens = sample_from(probs, rng).astype(np.int32)
-            history = np.concatenate([history, tokens[:, None]], axis=1)
-            if stop_id is not None:
-                finished |= tokens == stop_id
-                if finished.all():
-                    break
-            step_logits, states = self._step(tokens, states)
-            logits = np.asarray(step_logits)
-        return [self._cut(row, stop_id) for row in history[:, len(prompt_ids):]]
-
-    def _cut(self, ids, stop_id) -> str:
-        ids = list(ids)
-        if stop_id is not None and stop_id in ids:
-            ids = ids[:ids.index(stop_id)]
-        return self.vocab.decode(ids)
-
-    def _beam(self, prompt_ids, length, settings, stop_id) -> str:
+    def _reorder(self, states, indices):
         import tensorflow as tf
 
-        from aigc_course.sampling import beam_search
+        return [[tf.gather(h, indices), tf.gather(c, indices)] for h, c in states]
 
-        logits, states = self._prime(prompt_ids, 1)
-
-        def step(ids, state):
-            step_logits, new_state = self._step(ids.astype(np.int32), state)
-            return np.asarray(step_logits), new_state
-
-        def reorder(state, indices):
-            return [[tf.gather(h, indices), tf.gather(c, indices)] for h, c in state]
-
-        tokens, _ = beam_search(step, logits, states, length, settings.beam_width, reorder, stop_id,
-                                settings.repetition_penalty)
-        return self._cut(tokens, stop_id)
-
-    def generate_uncached(self, prompt: str, length: int, settings=None, seed: int = 0) -> str:
-        """The slow way: run the model over the whole text so far for every new character."""
-        from aigc_course.sampling import DecodingSettings, next_token_distribution, sample_from
-
-        settings = settings or DecodingSettings()
-        ids = list(self._encode_prompt(prompt))
-        rng = np.random.default_rng(seed)
-        start = len(ids)
-        for _ in range(length):
-            logits = np.asarray(self._last_logits(np.array([ids], dtype=np.int32)))
-            probs = next_token_distribution(logits, settings, previous_ids=np.array([ids]))
-            ids.append(int(sample_from(probs, rng)[0]))
-        return self.vocab.decode(ids[start:])
+    def _prefix_logits(self, ids):
+        return np.asarray(self._last_logits(ids))
