@@ -47,6 +47,21 @@ class ResumableCheckpoint(keras.callbacks.Callback):
             (self.run_dir / previous["weights"]).unlink(missing_ok=True)
 
 
+class TimeBudget(keras.callbacks.Callback):
+    """Stop training once ``seconds`` of it have passed (checked after every batch): equal-time comparisons."""
+
+    def __init__(self, seconds: float):
+        super().__init__()
+        self.seconds = seconds
+
+    def on_train_begin(self, logs=None):
+        self.started = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if time.perf_counter() - self.started >= self.seconds:
+            self.model.stop_training = True
+
+
 def read_state(run_dir: Path) -> dict | None:
     path = Path(run_dir) / STATE_FILE
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None

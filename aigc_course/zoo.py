@@ -39,6 +39,12 @@ class ModelEntry:
     extras: dict = field(default_factory=dict)
 
 
+def _training_card(result: dict, epochs: int, data_note: str, digits: int = 5, **details) -> dict:
+    """What a ``train`` run records in the checkpoint's card: epochs, time, data, details, rounded history."""
+    return {"epochs": epochs, "train_seconds": round(result["train_seconds"], 1), "data": data_note, **details,
+            "history": {key: [round(value, digits) for value in values] for key, values in result["history"].items()}}
+
+
 def _judge_entry(name: str, dataset: str, epochs: tuple[int, int]) -> ModelEntry:
     def load_data():
         from aigc_course.data import load_fashion_mnist, load_mnist
@@ -58,11 +64,8 @@ def _judge_entry(name: str, dataset: str, epochs: tuple[int, int]) -> ModelEntry
 
         data = load_data()
         model, result = train_judge(data, epochs_to_run, run_dir, name, verbose=verbose)
-        card = {"epochs": epochs_to_run, "train_seconds": round(result["train_seconds"], 1),
-                "data": data.note, "final_val_accuracy": result["history"]["val_accuracy"][-1],
-                "history": {key: [round(value, 5) for value in values]
-                            for key, values in result["history"].items()}}
-        return model, card
+        return model, _training_card(result, epochs_to_run, data.note,
+                                     final_val_accuracy=result["history"]["val_accuracy"][-1])
 
     def evaluate(model):
         from aigc_course.metrics import Judge
@@ -151,13 +154,10 @@ def _char_lstm_entry(name: str) -> ModelEntry:
         result = train_char_lm(model, data, epochs_to_run, run_dir, name, sequence_length=window,
                                batch_size=batch_size, verbose=verbose,
                                align_to=POEM_START if corpus_name == "tang" else None)
-        history = result["history"]
-        card = {"epochs": epochs_to_run, "train_seconds": round(result["train_seconds"], 1), "data": data.note,
-                "vocabulary": "".join(data.vocab.chars), "units": units, "embedding_dim": embedding_dim,
-                "window": window, "batch_size": batch_size,
-                "windows": "one per poem, from its separator" if corpus_name == "tang" else "every half window",
-                "history": {key: [round(value, 5) for value in values] for key, values in history.items()}}
-        return model, card
+        return model, _training_card(
+            result, epochs_to_run, data.note, vocabulary="".join(data.vocab.chars), units=units,
+            embedding_dim=embedding_dim, window=window, batch_size=batch_size,
+            windows="one per poem, from its separator" if corpus_name == "tang" else "every half window")
 
     def evaluate(model):
         from aigc_course.models.char_lstm import CharLSTMGenerator, nats_per_char
@@ -183,7 +183,7 @@ GPT_SIZES = {  # name -> corpus, context, embedding, heads, layers, dropout, (no
     "gpt-shakespeare": ("shakespeare", 128, 192, 6, 4, 0.1, (8, 1), 32, 64),
     # Windows start at each poem's separator, as for charlstm-tang; 64 characters hold a quatrain and the
     # start of the next one
-    "gpt-tang": ("tang", 64, 192, 6, 4, 0.2, (12, 1), 64, None),
+    "gpt-tang": ("tang", 64, 192, 6, 4, 0.2, (8, 1), 64, None),
 }
 
 
@@ -220,13 +220,11 @@ def _gpt_entry(name: str) -> ModelEntry:
         result = train_gpt(model, data, epochs_to_run, run_dir, name, batch_size=batch_size, stride=stride,
                            align_to=POEM_START if corpus_name == "tang" else None, verbose=verbose,
                            steps_per_epoch=by_mode(None, 20), val_chars=by_mode(None, 20_000))
-        card = {"epochs": epochs_to_run, "train_seconds": round(result["train_seconds"], 1), "data": data.note,
-                "vocabulary": "".join(data.vocab.chars), "context": context, "embed_dim": embed_dim,
-                "heads": heads, "layers": num_layers, "dropout": dropout, "batch_size": batch_size,
-                "parameters": model.count_params(),
-                "windows": "one per poem, from its separator" if stride is None else f"every {stride} characters",
-                "history": {key: [round(value, 5) for value in values] for key, values in result["history"].items()}}
-        return model, card
+        return model, _training_card(
+            result, epochs_to_run, data.note, vocabulary="".join(data.vocab.chars), context=context,
+            embed_dim=embed_dim, heads=heads, layers=num_layers, dropout=dropout, batch_size=batch_size,
+            parameters=model.count_params(),
+            windows="one per poem, from its separator" if stride is None else f"every {stride} characters")
 
     def evaluate(model):
         from aigc_course.models.gpt import GPTGenerator, nats_per_char
@@ -287,9 +285,7 @@ def _gan_entry(name: str) -> ModelEntry:
         data = load_mnist()
         model = build_gan(kind, num_classes)
         result = train_gan(model, data, epochs_to_run, run_dir, name, verbose=verbose)
-        card = {"epochs": epochs_to_run, "train_seconds": round(result["train_seconds"], 1), "data": data.note,
-                "history": {key: [round(value, 5) for value in values] for key, values in result["history"].items()}}
-        return model, card
+        return model, _training_card(result, epochs_to_run, data.note)
 
     def evaluate(model):
         from aigc_course.data import load_mnist
@@ -358,10 +354,8 @@ def _vae_entry(name: str) -> ModelEntry:
         model = VAE(latent_dim, name=name.replace("-", "_"))
         model.build()
         result = train_vae(model, data, epochs_to_run, run_dir, name, verbose=verbose)
-        card = {"epochs": epochs_to_run, "train_seconds": round(result["train_seconds"], 1), "data": data.note,
-                "latent_dim": latent_dim, "binarisation": "dynamic (training), static seed 0 (held-out)",
-                "history": {key: [round(value, 4) for value in values] for key, values in result["history"].items()}}
-        return model, card
+        return model, _training_card(result, epochs_to_run, data.note, digits=4, latent_dim=latent_dim,
+                                     binarisation="dynamic (training), static seed 0 (held-out)")
 
     def evaluate(model):
         from aigc_course.data import load_mnist

@@ -85,7 +85,8 @@ def nats_per_char(model: keras.Model, ids: np.ndarray, window: int = 256, batch_
 
 def train_char_lm(model: keras.Model, corpus, epochs: int, run_dir, name: str, sequence_length: int = 128,
                   batch_size: int = 128, learning_rate: float = 2e-3, seed: int = 0, verbose="auto",
-                  steps_per_epoch: int | None = None, val_chars: int | None = None, align_to: str | None = None):
+                  steps_per_epoch: int | None = None, val_chars: int | None = None, align_to: str | None = None,
+                  callbacks=()):
     """Train on windows of ``sequence_length`` starting every half window, with cosine learning-rate decay.
 
     ``align_to`` (a character, e.g. the poem separator) starts every window at that character instead.
@@ -106,7 +107,8 @@ def train_char_lm(model: keras.Model, corpus, epochs: int, run_dir, name: str, s
                                                       alpha=0.05)
     compile_char_model(model, schedule)
     model(np.zeros((1, 1), dtype="int32"))  # build the weights before a resume loads them
-    return fit_resumable(model, train, epochs, run_dir, name, validation_data=val, verbose=verbose)
+    return fit_resumable(model, train, epochs, run_dir, name, validation_data=val, verbose=verbose,
+                         callbacks=callbacks)
 
 
 class CharLSTMGenerator(IncrementalGenerator):

@@ -293,7 +293,7 @@ def random_windows(ids: np.ndarray, length: int, count: int, seed: int = 0):
 def train_gpt(model: GPT, corpus, epochs: int, run_dir, name: str, batch_size: int = 64,
               learning_rate: float = 1e-3, stride: int | None = None, align_to: str | None = None,
               steps_per_epoch: int | None = None, val_chars: int | None = None, seed: int = 0,
-              verbose="auto"):
+              verbose="auto", callbacks=()):
     """Train on ``context_length`` windows (every ``stride`` characters, or each starting at ``align_to``)
     with AdamW and nanoGPT's schedule, resumably (``training.fit_resumable``)."""
     from aigc_course.data.chars import char_windows
@@ -308,7 +308,8 @@ def train_gpt(model: GPT, corpus, epochs: int, run_dir, name: str, batch_size: i
     val = char_windows(corpus.val_ids[:val_chars], length, 64, shuffle=False)
     compile_gpt(model, gpt_learning_rate(learning_rate, epochs * len(train)))
     model(np.zeros((1, 1), dtype="int32"))  # build the weights before a resume loads them
-    return fit_resumable(model, train, epochs, run_dir, name, validation_data=val, verbose=verbose)
+    return fit_resumable(model, train, epochs, run_dir, name, validation_data=val, verbose=verbose,
+                         callbacks=callbacks)
 
 
 class GPTGenerator(IncrementalGenerator):
