@@ -68,28 +68,51 @@ def intro_section(out_dir: Path) -> str:
     return "\n".join(parts)
 
 
-def char_lstm_section(out_dir: Path, name: str) -> str:
-    """Chapter 01: poems or a Shakespeare passage from a shipped character LSTM (top-p 0.9)."""
+def text_section(out_dir: Path, name: str) -> str:
+    """Chapters 01 and 04: poems or a Shakespeare passage from a shipped character model (top-p 0.9); for a
+    GPT of poems also the attention of its last layer over a real quatrain."""
     from aigc_course.data.corpora import load_char_corpus
-    from aigc_course.models.char_lstm import CharLSTMGenerator, nats_per_char
+    from aigc_course.models.char_lstm import nats_per_char
+    from aigc_course.models.gpt import GPT
     from aigc_course.sampling import DecodingSettings
-    from aigc_course.zoo import CHAR_LSTM_SIZES, POEM_START, load_trained
+    from aigc_course.zoo import POEM_START, load_trained, text_generator
 
-    corpus = load_char_corpus(CHAR_LSTM_SIZES[name][0])
     model, card = load_trained(name)
-    generator = CharLSTMGenerator(model, corpus.vocab)
+    corpus = load_char_corpus("tang" if name.endswith("tang") else "shakespeare")
+    generator = text_generator(model, corpus.vocab)
+    is_gpt = isinstance(model, GPT)
+    chapter = "第04章 小 GPT" if is_gpt else "第01章 字符级 LSTM"
     settings = DecodingSettings("top_p", top_p=0.9)
+    figure_html = ""
     if corpus.name == "tang":
-        title = "第01章 字符级 LSTM: 唐诗 (top-p 0.9)"
+        title = f"{chapter}: 唐诗 (top-p 0.9)"
         texts = [prompt + generator.generate(POEM_START + prompt, 64, settings, seed=seed, stop_at=POEM_START)[0]
                  for seed, prompt in enumerate(["春", "月", "山", "秋", "", ""])]
+        if is_gpt:
+            figure_html = _attention_figure(model, corpus.vocab, out_dir / f"04_{name}_attention.png")
     else:
-        title = "第01章 字符级 LSTM: 莎士比亚 (top-p 0.9)"
+        title = f"{chapter}: 莎士比亚 (top-p 0.9)"
         texts = ["ROMEO:\n" + generator.generate("ROMEO:\n", 400, settings, seed=0)[0]]
-    val = nats_per_char(model, corpus.val_ids[:20_001])
-    return (f"<h2>{html.escape(title)}</h2><p>{html.escape(corpus.note)}; 验证集前 20,000 字符 "
+    window = model.context_length if is_gpt else 256
+    val = nats_per_char(model, corpus.val_ids[:20_001], window=window)
+    return (f"<h2>{html.escape(title)}: {html.escape(name)}</h2><p>{html.escape(corpus.note)}; 验证集前 20,000 字符 "
             f"{val:.3f} nats/字符 (完整验证集见 evaluate); 训练 {card.get('train_seconds', 0):.0f} 秒</p>"
-            + "".join(f"<pre>{html.escape(text)}</pre>" for text in texts))
+            + "".join(f"<pre>{html.escape(text)}</pre>" for text in texts) + figure_html)
+
+
+def _attention_figure(model, vocab, path: Path) -> str:
+    """A heatmap of the last layer's attention (heads averaged) over a real quatrain."""
+    import matplotlib.pyplot as plt
+
+    line = "\n白日依山尽，黄河入海流。欲穷千里目，更上一层楼。"
+    weights = np.asarray(model.attention_maps(vocab.encode(line)[None])[-1][0]).mean(axis=0)
+    labels = ["↵", *line[1:]]
+    fig, ax = plt.subplots(figsize=(6, 6))
+    ax.imshow(weights, cmap="magma")
+    ax.set_xticks(range(len(labels)), labels)
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_title("最后一层注意力 (各头平均): 行 = 正在预测下一个字的位置")
+    return f'<img src="{_save_figure(fig, path)}">'
 
 
 def gan_section(out_dir: Path, name: str) -> str:
@@ -133,12 +156,14 @@ def vae_section(out_dir: Path, name: str) -> str:
 
 SECTIONS = [
     ("judge-mnist", intro_section),
-    ("charlstm-tang", partial(char_lstm_section, name="charlstm-tang")),
-    ("charlstm-shakespeare", partial(char_lstm_section, name="charlstm-shakespeare")),
+    ("charlstm-tang", partial(text_section, name="charlstm-tang")),
+    ("charlstm-shakespeare", partial(text_section, name="charlstm-shakespeare")),
     ("dcgan-mnist", partial(gan_section, name="dcgan-mnist")),
     ("cdcgan-mnist", partial(gan_section, name="cdcgan-mnist")),
     ("vae-mnist", partial(vae_section, name="vae-mnist")),
     ("vae2d-mnist", partial(vae_section, name="vae2d-mnist")),
+    ("gpt-tang", partial(text_section, name="gpt-tang")),
+    ("gpt-shakespeare", partial(text_section, name="gpt-shakespeare")),
 ]
 
 

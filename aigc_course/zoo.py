@@ -96,6 +96,14 @@ CHAR_LSTM_SIZES = {  # name -> (corpus, LSTM units, embedding size, (normal, qui
 }
 
 
+def text_generator(model, vocab):
+    """The incremental generator for a character model: LSTM state or GPT key/value cache."""
+    from aigc_course.models.char_lstm import CharLSTMGenerator
+    from aigc_course.models.gpt import GPT, GPTGenerator
+
+    return GPTGenerator(model, vocab) if isinstance(model, GPT) else CharLSTMGenerator(model, vocab)
+
+
 def _text_metrics(corpus, generator, val_nats: float) -> dict:
     """Validation nats/char, and for poems the form rate of ``FORM_RATE_POEMS`` top-p 0.9 samples."""
     from aigc_course.data.poems import form_rate

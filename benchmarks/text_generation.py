@@ -24,17 +24,16 @@ def main() -> None:
     args = parser.parse_args()
 
     from aigc_course.data.corpora import load_char_corpus
-    from aigc_course.models.char_lstm import CharLSTMGenerator
-    from aigc_course.models.gpt import GPT, GPTGenerator
+    from aigc_course.models.gpt import GPT
     from aigc_course.runtime import set_seed
     from aigc_course.sampling import DecodingSettings
-    from aigc_course.zoo import load_trained
+    from aigc_course.zoo import load_trained, text_generator
 
     set_seed(0)
     model, _ = load_trained(args.name, args.weights)
     vocab = load_char_corpus("tang" if args.name.endswith("tang") else "shakespeare").vocab
     is_gpt = isinstance(model, GPT)
-    generator = GPTGenerator(model, vocab) if is_gpt else CharLSTMGenerator(model, vocab)
+    generator = text_generator(model, vocab)
     length = args.length or (256 if is_gpt else 200)
     settings = DecodingSettings("top_p", top_p=0.9)
     generator.generate(args.prompt, 5, settings)          # warm-up: trace the step function

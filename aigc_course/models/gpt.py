@@ -276,6 +276,10 @@ def compile_gpt(model: GPT, learning_rate, weight_decay: float = 0.1, beta_2: fl
         optimizer = keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay, beta_2=beta_2,
                                            epsilon=1e-8, global_clipnorm=1.0)
         optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
+    import tensorflow as tf
+
+    if tf.distribute.get_strategy().num_replicas_in_sync > 1:
+        jit_compile = False  # XLA cannot reach variables mirrored on other devices (TF known issue)
     with _keras_xla_allowed():
         model.compile(optimizer=optimizer, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                       jit_compile=jit_compile, steps_per_execution=steps_per_execution)
