@@ -123,3 +123,34 @@ def test_a_train_step_lowers_the_loss_on_a_repeated_text():
     first = model.evaluate(inputs, targets, verbose=0)
     model.fit(inputs, targets, epochs=30, batch_size=16, verbose=0)
     assert model.evaluate(inputs, targets, verbose=0) < first - 1.0
+
+
+def test_the_compiled_step_loop_runs_every_step_and_learns():
+    from aigc_course.models.gpt import GPT, compile_gpt, random_windows
+    from aigc_course.runtime import set_seed
+    from aigc_course.training import train_steps_compiled
+
+    set_seed(0)
+    vocab = CharVocabulary.from_text(TEXT)
+    inputs, targets = random_windows(vocab.encode(TEXT * 8), 16, 8 * 40, seed=0)
+    model = GPT(len(vocab), context_length=16, embed_dim=32, num_heads=4, num_layers=1)
+    model(inputs[:1])
+    compile_gpt(model, 3e-3, jit_compile=False)
+    before = model.evaluate(inputs, targets, verbose=0)
+    seen = []
+    result = train_steps_compiled(model, inputs, targets, batch_size=8, steps_per_call=10,
+                                  on_progress=lambda step, logs: seen.append(step))
+    assert seen == [10, 20, 30, 40] and int(model.optimizer.iterations.numpy()) == 40
+    assert model.evaluate(inputs, targets, verbose=0) < before - 1.0 and result["compile_seconds"] > 0
+    with pytest.raises(ValueError, match="multiple of steps_per_call"):
+        train_steps_compiled(model, inputs[:8 * 15], targets[:8 * 15], batch_size=8, steps_per_call=10)
+
+
+def test_time_budget_stops_training_early():
+    from aigc_course.training import TimeBudget
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    data = np.zeros((64, 4), "float32"), np.zeros((64, 1), "float32")
+    history = model.fit(*data, batch_size=8, epochs=100, verbose=0, callbacks=[TimeBudget(0.0)])
+    assert len(history.history["loss"]) == 1  # stopped after the first batch of the first epoch

@@ -370,4 +370,4 @@ def nats_per_char(model: GPT, ids: np.ndarray, batch_size: int = 64) -> float:
     """Mean cross-entropy (nats/char) over non-overlapping ``context_length`` windows of ``ids``."""
     from aigc_course.models.char_lstm import nats_per_char as windowed
 
-    return windowed(model, ids, window=model.context_length, batch_size=batch_size)
+    return windowed(model, ids, window=model.context_length, batch_size=batch_size, jit_compile=True)
