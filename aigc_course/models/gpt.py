@@ -73,7 +73,7 @@ class CausalSelfAttention(layers.Layer):
         if embed_dim % num_heads:
             raise ValueError(f"embed_dim {embed_dim} is not divisible by num_heads {num_heads}")
         self.embed_dim, self.num_heads, self.head_dim = embed_dim, num_heads, embed_dim // num_heads
-        self.bias = bias
+        self.bias, self.output_std = bias, output_std
         self.qkv = _dense(3 * embed_dim, "qkv", bias=bias)
         self.out = _dense(embed_dim, "out", std=output_std, bias=bias)
         self.dropout = layers.Dropout(dropout)
@@ -108,7 +108,7 @@ class CausalSelfAttention(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "embed_dim": self.embed_dim, "num_heads": self.num_heads,
-                "dropout": self.dropout.rate, "bias": self.bias}
+                "dropout": self.dropout.rate, "output_std": self.output_std, "bias": self.bias}
 
 
 @keras.saving.register_keras_serializable(package="aigc_course")
