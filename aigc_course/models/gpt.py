@@ -330,8 +330,13 @@ class GPTGenerator(IncrementalGenerator):
         super().__init__(vocab)
         self.model = model
         self.context = model.context_length
+        head_dim = model.embed_dim // model.num_heads
+        layer_cache = (tf.TensorSpec([None, model.num_heads, self.context, head_dim], tf.float32),) * 2
+        signature = [tf.TensorSpec([None, None], tf.int32), [layer_cache] * model.num_layers,
+                     tf.TensorSpec([], tf.int32)]
         self._step = tf.function(model.call_cached, jit_compile=True)
-        self._read = tf.function(model.call_cached, reduce_retracing=True)
+        # One trace for any prompt length, so rebuilding a full cache mid-generation costs a pass, not a trace
+        self._read = tf.function(model.call_cached, input_signature=signature)
         self._last_logits = tf.function(lambda ids: model(ids)[:, -1, :],
                                         input_signature=[tf.TensorSpec([None, None], tf.int32)])
 
