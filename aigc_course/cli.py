@@ -125,7 +125,12 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--beam-width", type=int, default=4)
             sub.add_argument("--repetition-penalty", type=float, default=1.0)
             sub.add_argument("--digit", type=int, help="class-conditional image models: the digit to draw "
-                             "(default: all ten in turn)")
+                             "(default: all ten in turn; diffusion: any digit)")
+            sub.add_argument("--steps", type=int, default=50, help="diffusion: denoising steps (1-1000)")
+            sub.add_argument("--eta", type=float, default=0.0, help="diffusion: 0 = DDIM (deterministic), "
+                             "1 with --steps 1000 = DDPM")
+            sub.add_argument("--guidance", type=float, default=2.0, help="diffusion with --digit: "
+                             "classifier-free guidance scale w (0 = the conditional model alone)")
         sub.set_defaults(run=handler)
 
     for sub in commands.choices.values():

@@ -32,3 +32,27 @@ def set_seed(seed: int = 42) -> None:
 
 def describe_mode() -> str:
     return "快速模式 (AIGC_QUICK=1): 步数很少, 只为检查代码能跑通" if is_quick() else "正常模式"
+
+
+def keras_xla_allowed():
+    """Keras turns ``jit_compile`` off whenever TF op determinism is on (``runtime.set_seed`` turns it on),
+    because some GPU kernels lack deterministic XLA versions. XLA's CPU kernels are deterministic, and
+    XLA makes the GPT ~2x faster on a CPU, so the flag is lifted while Keras reads it and then restored."""
+    import contextlib
+
+    import tensorflow as tf
+    from tensorflow.python.framework.config import (  # no public getter or switch-off
+        disable_op_determinism, is_op_determinism_enabled)
+
+    @contextlib.contextmanager
+    def allowed():
+        was_on = is_op_determinism_enabled()
+        if was_on and not tf.config.list_physical_devices("GPU"):
+            disable_op_determinism()
+        try:
+            yield
+        finally:
+            if was_on:
+                tf.config.experimental.enable_op_determinism()
+
+    return allowed()

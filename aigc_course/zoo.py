@@ -15,9 +15,7 @@ import numpy as np
 from aigc_course.errors import CourseError
 
 # Names that later chapters add, with the chapter that adds them.
-PLANNED = {
-    "ddpm-mnist": "第05章 扩散模型",
-}
+PLANNED: dict[str, str] = {}
 
 
 @dataclass(frozen=True)
@@ -398,6 +396,88 @@ def _vae_entry(name: str) -> ModelEntry:
                                                   "valid step but not the single-device step"})
 
 
+DIFFUSION_SIZES = {  # name -> (U-Net widths, noise schedule, (normal, quick) epochs, batch size)
+    "ddpm-mnist": ((32, 64, 128), "cosine", (60, 1), 128),
+}
+DIFFUSION_SAMPLES = 1000     # unconditional samples (DDIM, 50 steps) scored by the judge
+DIFFUSION_GUIDED = 500       # guided samples (50 per digit) for the label match
+DIFFUSION_GUIDANCE = 2.0     # the default guidance scale w of the CLI and of `evaluate`
+
+
+def _diffusion_entry(name: str) -> ModelEntry:
+    widths, schedule, epochs, batch_size = DIFFUSION_SIZES[name]
+
+    def make():
+        from aigc_course.models.diffusion import DiffusionModel
+
+        model = DiffusionModel(schedule, widths=widths, name=name.replace("-", "_"))
+        model.build()
+        return model
+
+    def build(for_check: bool = False):
+        import keras
+
+        model = make()
+        model.compile(optimizer=keras.optimizers.SGD(0.01) if for_check else keras.optimizers.Adam(1e-3))
+        return model
+
+    def train(entry, epochs_to_run, run_dir, verbose="auto"):
+        from aigc_course.data import load_mnist
+        from aigc_course.models.diffusion import train_diffusion
+
+        data = load_mnist()
+        model = make()
+        result = train_diffusion(model, data, epochs_to_run, run_dir, name, batch_size=batch_size, verbose=verbose)
+        return model, _training_card(result, epochs_to_run, data.note, digits=5, widths=list(widths),
+                                     schedule=schedule, label_dropout=model.label_dropout,
+                                     ema_decay=model.ema_decay)
+
+    def evaluate(model):
+        from aigc_course.data import load_mnist
+
+        data = load_mnist(verbose=False)
+        judge = mnist_judge(data)
+        started = time.perf_counter()
+        samples = model.sample(DIFFUSION_SAMPLES, steps=50, seed=0)
+        seconds = time.perf_counter() - started
+        metrics = judge.report(samples, data.x_train[:GAN_SAMPLES], data.x_val)
+        labels = np.arange(DIFFUSION_GUIDED) % 10
+        guided = model.sample(DIFFUSION_GUIDED, steps=50, labels=labels, guidance=DIFFUSION_GUIDANCE, seed=1)
+        return {**metrics, "samples": DIFFUSION_SAMPLES, "sampler": "DDIM 50 steps, eta 0",
+                "sampling_seconds": round(seconds, 1),
+                "label_match": judge.accuracy(guided, labels), "guided_samples": DIFFUSION_GUIDED,
+                "guidance": DIFFUSION_GUIDANCE}
+
+    def generate(model, args):
+        from aigc_course.plotting import save_image_grid
+
+        n = args.n or 64
+        labels = None if args.digit is None else np.full(n, args.digit)
+        if args.digit is not None and not 0 <= args.digit <= 9:
+            raise ValueError(f"--digit {args.digit}: choose a digit 0-9, or leave it out for any digit")
+        started = time.perf_counter()
+        images = model.sample(n, steps=args.steps, eta=args.eta, labels=labels, guidance=args.guidance,
+                              seed=args.seed)
+        seconds = time.perf_counter() - started
+        path = save_image_grid(images, args.out)
+        sampler = "DDIM" if args.eta == 0 else f"eta={args.eta}"
+        print(f"saved {n} samples ({sampler}, {args.steps} steps, {seconds:.1f} s) to {path}")
+
+    def example_batch():
+        from aigc_course.data import load_mnist
+        from aigc_course.data.images import scale_images
+
+        data = load_mnist(verbose=False)
+        return scale_images(data.x_train[:32], "symmetric"), data.y_train[:32].astype("int32")
+
+    return ModelEntry(name, "第05章 扩散模型", "DDPM (U-Net, eps-prediction, EMA) with DDIM sampling and "
+                      "classifier-free guidance on MNIST", build, train, evaluate, example_batch,
+                      generate=generate, default_epochs=epochs,
+                      extras={"not_mirror_exact": "a diffusion step draws its timesteps and noise per replica, "
+                                                  "so a mirrored step is a valid step but not the single-device "
+                                                  "step"})
+
+
 MODELS: dict[str, ModelEntry] = {
     entry.name: entry for entry in (
         _judge_entry("judge-mnist", "mnist", (30, 1)),
@@ -407,6 +487,7 @@ MODELS: dict[str, ModelEntry] = {
         *(_gpt_entry(name) for name in GPT_SIZES),
         *(_gan_entry(name) for name in GAN_SIZES),
         *(_vae_entry(name) for name in VAE_SIZES),
+        *(_diffusion_entry(name) for name in DIFFUSION_SIZES),
     )
 }
 
@@ -418,8 +499,8 @@ def get_entry(name: str) -> ModelEntry:
     if name in PLANNED:
         raise CourseError(f"{name!r} belongs to {PLANNED[name]}, which this version of the course does "
                           f"not have yet. Available now: {', '.join(sorted(MODELS))}.")
-    raise CourseError(f"unknown model {name!r}. Available: {', '.join(sorted(MODELS))}; "
-                      f"coming with later chapters: {', '.join(sorted(PLANNED))}.")
+    later = f"; coming with later chapters: {', '.join(sorted(PLANNED))}" if PLANNED else ""
+    raise CourseError(f"unknown model {name!r}. Available: {', '.join(sorted(MODELS))}{later}.")
 
 
 def load_trained(name: str, weights: str | Path | None = None):

@@ -27,10 +27,10 @@ def test_evaluate_judge_prints_one_json_line():
     assert metrics["test_images"] == 2000 and metrics["seconds"] > 0
 
 
-def test_evaluate_of_a_later_chapter_model_is_a_clear_error():
-    result = run_cli("evaluate", "ddpm-mnist")
+def test_evaluate_without_a_checkpoint_says_how_to_train_one(tmp_path):
+    result = run_cli("evaluate", "ddpm-mnist", "--weights", tmp_path / "missing.weights.h5")
     assert result.returncode == 2
-    assert "第05章 扩散模型" in result.stderr and "Traceback" not in result.stderr
+    assert "no checkpoint at" in result.stderr and "train" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_unknown_model_and_classifier_generate_are_clear_errors():

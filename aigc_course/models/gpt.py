@@ -14,6 +14,7 @@ import numpy as np
 from keras import layers, ops
 
 from aigc_course.generation import IncrementalGenerator
+from aigc_course.runtime import keras_xla_allowed
 
 MASKED = -1e9  # a score that softmax turns into (float32) zero weight
 
@@ -235,30 +236,6 @@ class GPT(keras.Model):
                 "tie_embeddings": self.tie_embeddings}
 
 
-def _keras_xla_allowed():
-    """Keras turns ``jit_compile`` off whenever TF op determinism is on (``runtime.set_seed`` turns it on),
-    because some GPU kernels lack deterministic XLA versions. XLA's CPU kernels are deterministic, and
-    XLA makes this model ~2x faster on a CPU, so the flag is lifted while Keras reads it and then restored."""
-    import contextlib
-
-    import tensorflow as tf
-    from tensorflow.python.framework.config import (  # no public getter or switch-off
-        disable_op_determinism, is_op_determinism_enabled)
-
-    @contextlib.contextmanager
-    def allowed():
-        was_on = is_op_determinism_enabled()
-        if was_on and not tf.config.list_physical_devices("GPU"):
-            disable_op_determinism()
-        try:
-            yield
-        finally:
-            if was_on:
-                tf.config.experimental.enable_op_determinism()
-
-    return allowed()
-
-
 def gpt_learning_rate(peak: float, total_steps: int, warmup_steps: int = 100, final_ratio: float = 0.1):
     """Linear warm-up to ``peak`` over ``warmup_steps``, then cosine decay to ``final_ratio * peak``
     at ``total_steps`` (nanoGPT's schedule)."""
@@ -280,7 +257,7 @@ def compile_gpt(model: GPT, learning_rate, weight_decay: float = 0.1, beta_2: fl
 
     if tf.distribute.get_strategy().num_replicas_in_sync > 1:
         jit_compile = False  # XLA cannot reach variables mirrored on other devices (TF known issue)
-    with _keras_xla_allowed():
+    with keras_xla_allowed():
         model.compile(optimizer=optimizer, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                       jit_compile=jit_compile, steps_per_execution=steps_per_execution)
     return model
