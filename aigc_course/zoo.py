@@ -397,7 +397,7 @@ def _vae_entry(name: str) -> ModelEntry:
 
 
 DIFFUSION_SIZES = {  # name -> (U-Net widths, noise schedule, (normal, quick) epochs, batch size)
-    "ddpm-mnist": ((32, 64, 128), "cosine", (60, 1), 128),
+    "ddpm-mnist": ((24, 48, 96), "cosine", (40, 1), 64),
 }
 DIFFUSION_SAMPLES = 1000     # unconditional samples (DDIM, 50 steps) scored by the judge
 DIFFUSION_GUIDED = 500       # guided samples (50 per digit) for the label match

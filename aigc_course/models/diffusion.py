@@ -107,7 +107,7 @@ def _residual_block(x, condition, width: int, name: str):
     return skip + h
 
 
-def build_unet(widths=(32, 64, 128), embedding_dim: int = 128, name: str = "unet") -> keras.Model:
+def build_unet(widths=(24, 48, 96), embedding_dim: int = 128, name: str = "unet") -> keras.Model:
     """(noisy images (N, 28, 28, 1), timesteps (N,), labels (N,) in 0..10 with 10 = none) -> predicted noise.
 
     Resolutions 28 -> 14 -> 7 with one residual block per level on the way down and up (skip connections
@@ -151,7 +151,7 @@ class DiffusionModel(keras.Model):
     network learns both p(x | y) and p(x) (classifier-free guidance). Logs ``loss`` (the mean squared error
     of the predicted noise)."""
 
-    def __init__(self, schedule: str = "cosine", steps: int = 1000, widths=(32, 64, 128), label_dropout: float = 0.2,
+    def __init__(self, schedule: str = "cosine", steps: int = 1000, widths=(24, 48, 96), label_dropout: float = 0.2,
                  ema_decay: float = 0.999, seed: int = 0, **kwargs):
         super().__init__(**kwargs)
         if not 0 <= label_dropout <= 1:
@@ -310,10 +310,10 @@ class DiffusionSampler:
         return (images, trajectory) if trajectory_every else images
 
 
-def train_diffusion(model: DiffusionModel, data, epochs: int, run_dir, name: str, batch_size: int = 128,
-                    learning_rate: float = 2e-3, seed: int = 0, steps_per_epoch: int | None = None,
+def train_diffusion(model: DiffusionModel, data, epochs: int, run_dir, name: str, batch_size: int = 64,
+                    learning_rate: float = 1e-3, seed: int = 0, steps_per_epoch: int | None = None,
                     callbacks=(), verbose="auto") -> dict:
-    """Train on ``data.x_train`` with its labels (scaled to [-1, 1], shuffled, random flips off), validation
+    """Train on ``data.x_train`` with its labels (scaled to [-1, 1], shuffled), validation
     loss on ``data.x_val``; Adam with warm-up and cosine decay, XLA-compiled step, resumable."""
     import tensorflow as tf
 
