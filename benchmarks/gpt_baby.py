@@ -40,6 +40,10 @@ def main() -> None:
     parser.add_argument("--steps-per-execution", type=int, default=50,
                         help="train steps run per call into the compiled graph (fewer Python round trips)")
     parser.add_argument("--seed", type=int, default=1337)
+    parser.add_argument("--untied", action="store_true", help="a separate output layer (nanoGPT ties it to the "
+                        "token embedding)")
+    parser.add_argument("--weight-decay", type=float, default=0.1, help="AdamW weight decay (nanoGPT: 0.1)")
+    parser.add_argument("--warmup", type=int, default=100, help="warm-up iterations (nanoGPT: 100)")
     args = parser.parse_args()
     began = process_start_time()
 
@@ -54,9 +58,10 @@ def main() -> None:
     corpus = load_char_corpus("shakespeare")
     inputs, targets = random_windows(corpus.train_ids, 64, args.iters * 12, seed=args.seed)
     model = GPT(len(corpus.vocab), context_length=64, embed_dim=128, num_heads=4, num_layers=4, dropout=0.0,
-                name="baby_gpt")
+                tie_embeddings=not args.untied, name="baby_gpt")
     model(tf.zeros((1, 64), tf.int32))  # build the weights
-    compile_gpt(model, gpt_learning_rate(1e-3, args.iters, warmup_steps=100), jit_compile=False)
+    compile_gpt(model, gpt_learning_rate(1e-3, args.iters, warmup_steps=args.warmup), weight_decay=args.weight_decay,
+                jit_compile=False)
     print(f"{model.count_params():,} parameters; {args.iters} iterations of 12 x 64 characters")
 
     def progress(step, logs):
@@ -72,7 +77,8 @@ def main() -> None:
     print(f"validation {val:.4f} nats/char over {len(corpus.val_ids):,} characters; "
           f"{ms_per_iter:.1f} ms per iteration; {wall:.1f} s in all")
     print(json.dumps({"val_nats_per_char": round(val, 4), "wall_seconds": round(wall, 1),
-                      "ms_per_iter": round(ms_per_iter, 1), "iters": args.iters,
+                      "ms_per_iter": round(ms_per_iter, 1), "iters": args.iters, "seed": args.seed,
+                      "tied": not args.untied, "weight_decay": args.weight_decay, "warmup": args.warmup,
                       "parameters": model.count_params()}))
 
 

@@ -205,19 +205,20 @@ class GPT(keras.Model):
         return ops.matmul(hidden, ops.transpose(self.token_embedding.embeddings))
 
     def empty_cache(self, batch: int, dtype="float32"):
-        """Zeroed keys and values for every layer: a list of (keys, values), each (batch, heads, context, head_dim)."""
-        shape = (batch, self.num_heads, self.context_length, self.embed_dim // self.num_heads)
-        return [(ops.zeros(shape, dtype), ops.zeros(shape, dtype)) for _ in self.blocks]
+        """Zeroed keys and values of every layer in one tensor (layers, 2, batch, heads, context, head_dim):
+        one tensor in and out of each generation step instead of two per layer."""
+        return ops.zeros((self.num_layers, 2, batch, self.num_heads, self.context_length,
+                          self.embed_dim // self.num_heads), dtype)
 
     def call_cached(self, ids, cache, position):
         """Read ``ids`` (batch, new) placed at absolute positions ``position``...; return logits of the
         last one (batch, vocab) and the updated cache. Each block attends over its cached keys/values."""
         x = self._embed(ids, position, False)
-        new_cache = []
-        for block, layer_cache in zip(self.blocks, cache):
-            x, layer_cache = block(x, cache=layer_cache, position=position)
-            new_cache.append(layer_cache)
-        return self._logits(self.final_norm(x[:, -1, :])), new_cache
+        updated = []
+        for index, block in enumerate(self.blocks):
+            x, (keys, values) = block(x, cache=(cache[index, 0], cache[index, 1]), position=position)
+            updated.append(ops.stack([keys, values]))
+        return self._logits(self.final_norm(x[:, -1, :])), ops.stack(updated)
 
     def attention_maps(self, ids):
         """The attention weights of every layer for ``ids`` (batch, time): a list of (batch, heads, time, time)."""
@@ -307,15 +308,27 @@ class GPTGenerator(IncrementalGenerator):
         super().__init__(vocab)
         self.model = model
         self.context = model.context_length
-        head_dim = model.embed_dim // model.num_heads
-        layer_cache = (tf.TensorSpec([None, model.num_heads, self.context, head_dim], tf.float32),) * 2
-        signature = [tf.TensorSpec([None, None], tf.int32), [layer_cache] * model.num_layers,
-                     tf.TensorSpec([], tf.int32)]
-        self._step = tf.function(model.call_cached, jit_compile=True)
+        cache = tf.TensorSpec([model.num_layers, 2, None, model.num_heads, self.context,
+                               model.embed_dim // model.num_heads], tf.float32)
+        self._step_function = tf.function(model.call_cached, jit_compile=True)
+        self._steps = {}  # batch size -> the step compiled for it
         # One trace for any prompt length, so rebuilding a full cache mid-generation costs a pass, not a trace
-        self._read = tf.function(model.call_cached, input_signature=signature)
+        self._read = tf.function(model.call_cached, input_signature=[tf.TensorSpec([None, None], tf.int32), cache,
+                                                                     tf.TensorSpec([], tf.int32)])
         self._last_logits = tf.function(lambda ids: model(ids)[:, -1, :],
                                         input_signature=[tf.TensorSpec([None, None], tf.int32)])
+
+    def _step(self, batch: int):
+        """The XLA-compiled one-token step for ``batch`` sequences, as a concrete function: calling it directly
+        skips tf.function's argument matching, which costs more than the step itself for a small model."""
+        import tensorflow as tf
+
+        if batch not in self._steps:
+            cache = tf.TensorSpec([self.model.num_layers, 2, batch, self.model.num_heads, self.context,
+                                   self.model.embed_dim // self.model.num_heads], tf.float32)
+            self._steps[batch] = self._step_function.get_concrete_function(
+                tf.TensorSpec([batch, 1], tf.int32), cache, tf.TensorSpec([], tf.int32))
+        return self._steps[batch]
 
     def _fill(self, ids: np.ndarray):
         """A fresh cache holding ``ids`` (batch, time <= context): (next logits, state)."""
@@ -335,13 +348,14 @@ class GPTGenerator(IncrementalGenerator):
         tokens = np.asarray(tokens, dtype=np.int32)[:, None]
         if held.shape[1] >= self.context:  # full: rebuild from the most recent half of the context
             return self._fill(np.concatenate([held[:, -(self.context // 2 - 1):], tokens], axis=1))
-        logits, cache = self._step(tokens, state["cache"], tf.constant(held.shape[1], tf.int32))
+        logits, cache = self._step(len(tokens))(tf.constant(tokens), state["cache"],
+                                                 tf.constant(held.shape[1], tf.int32))
         return np.asarray(logits), {"cache": cache, "tokens": np.concatenate([held, tokens], axis=1)}
 
     def _reorder(self, state, indices):
         import tensorflow as tf
 
-        return {"cache": [(tf.gather(keys, indices), tf.gather(values, indices)) for keys, values in state["cache"]],
+        return {"cache": tf.gather(state["cache"], indices, axis=2),
                 "tokens": state["tokens"][np.asarray(indices)]}
 
     def _prefix_logits(self, ids):
