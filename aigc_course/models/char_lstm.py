@@ -80,15 +80,22 @@ def nats_per_char(model: keras.Model, ids: np.ndarray, window: int = 256, batch_
     starts = np.arange(count) * window
     inputs = np.stack([ids[start:start + window] for start in starts])
     targets = np.stack([ids[start + 1:start + window + 1] for start in starts])
+    # pad to whole batches (padded rows weigh 0), so the function is traced and compiled for one shape only
+    padded = -count % batch_size
+    weights = np.concatenate([np.ones(count, "float32"), np.zeros(padded, "float32")])
+    inputs = np.concatenate([inputs, np.zeros((padded, window), np.int32)])
+    targets = np.concatenate([targets, np.zeros((padded, window), np.int32)])
 
-    @tf.function(jit_compile=jit_compile, reduce_retracing=True)
-    def summed_loss(batch_inputs, batch_targets):
+    @tf.function(jit_compile=jit_compile)
+    def summed_loss(batch_inputs, batch_targets, batch_weights):
         logits = model(batch_inputs, training=False)
-        return ops.sum(ops.sparse_categorical_crossentropy(batch_targets, logits, from_logits=True))
+        losses = ops.sparse_categorical_crossentropy(batch_targets, logits, from_logits=True)
+        return ops.sum(losses * batch_weights[:, None])
 
     total = 0.0
-    for first in range(0, count, batch_size):
-        total += float(summed_loss(inputs[first:first + batch_size], targets[first:first + batch_size]))
+    for first in range(0, len(inputs), batch_size):
+        batch = slice(first, first + batch_size)
+        total += float(summed_loss(inputs[batch], targets[batch], weights[batch]))
     return total / (count * window)
 
 

@@ -28,7 +28,9 @@ def scaled_dot_product_attention(query, key, value, mask=None):
     scores = ops.matmul(query, ops.swapaxes(key, -1, -2)) / ops.sqrt(depth)
     if mask is not None:
         scores = ops.where(mask, scores, ops.cast(MASKED, scores.dtype))
-    weights = ops.softmax(scores, axis=-1)
+    # softmax written out (max subtracted for stability): ops.softmax warns when there is one key only
+    weights = ops.exp(scores - ops.max(scores, axis=-1, keepdims=True))
+    weights = weights / ops.sum(weights, axis=-1, keepdims=True)
     return ops.matmul(weights, value), weights
 
 
