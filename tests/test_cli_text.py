@@ -42,8 +42,9 @@ def test_evaluate_tang_meets_its_form_target():
     ["--strategy", "beam", "--beam-width", "3"],
     ["--strategy", "top_p", "--repetition-penalty", "1.3"],
 ])
-def test_tang_poems_start_with_the_prompt_for_every_strategy(arguments):
-    result = run_cli("generate", "charlstm-tang", "--prompt", "春", "--n", "1", "--length", "40", *arguments)
+@pytest.mark.parametrize("name", ["charlstm-tang", "gpt-tang"])
+def test_tang_poems_start_with_the_prompt_for_every_strategy(name, arguments):
+    result = run_cli("generate", name, "--prompt", "春", "--n", "1", "--length", "40", *arguments)
     assert result.returncode == 0, result.stderr
     poem = result.stdout.strip().splitlines()[-1]
     assert poem.startswith("春") and len(poem) > 5

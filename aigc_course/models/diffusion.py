@@ -165,6 +165,7 @@ class DiffusionModel(keras.Model):
         self.ema_network.trainable = False  # updated by averaging, not by the optimizer
         self.noise_seed = keras.random.SeedGenerator(seed)
         self.loss_tracker = keras.metrics.Mean(name="loss")
+        self._sampler = None  # made on first use, so its compiled steps are reused across calls
 
     @property
     def metrics(self):
@@ -186,10 +187,9 @@ class DiffusionModel(keras.Model):
             images, labels = data[0], data[1] if len(data) > 1 else None
         else:
             images, labels = data, None
-        batch = ops.shape(images)[0]
         if labels is None:
-            labels = ops.full((batch,), NUM_CLASSES, "int32")
-        return images, ops.cast(labels, "int32"), batch
+            labels = ops.full((ops.shape(images)[0],), NUM_CLASSES, "int32")
+        return images, ops.cast(labels, "int32")
 
     def noise_prediction_loss(self, images, labels, training=False):
         """Draw t and eps, noise the images in closed form and return the mean squared noise error."""
@@ -206,7 +206,7 @@ class DiffusionModel(keras.Model):
     def train_step(self, data):
         import tensorflow as tf
 
-        images, labels, _ = self._unpack(data)
+        images, labels = self._unpack(data)
         with tf.GradientTape() as tape:
             loss = self.noise_prediction_loss(images, labels, training=True)
         gradients = tape.gradient(loss, self.network.trainable_weights)
@@ -220,7 +220,7 @@ class DiffusionModel(keras.Model):
         return {"loss": self.loss_tracker.result()}
 
     def test_step(self, data):
-        images, labels, _ = self._unpack(data)
+        images, labels = self._unpack(data)
         self.loss_tracker.update_state(self.noise_prediction_loss(images, labels))
         return {"loss": self.loss_tracker.result()}
 
@@ -239,8 +239,9 @@ class DiffusionModel(keras.Model):
         no labels: the unconditional model p(x)).
         With ``trajectory_every=k`` also returns the intermediate x_t every k steps (first batch only).
         """
-        sampler = DiffusionSampler(self)
-        return sampler.sample(n, steps, eta, labels, guidance, seed, batch_size, trajectory_every)
+        if self._sampler is None:
+            self._sampler = DiffusionSampler(self)
+        return self._sampler.sample(n, steps, eta, labels, guidance, seed, batch_size, trajectory_every)
 
 
 def sampling_timesteps(total: int, steps: int) -> np.ndarray:
