@@ -96,14 +96,18 @@ def timestep_embedding(t, dim: int):
 
 
 def _residual_block(x, condition, width: int, name: str):
-    """GroupNorm-swish-conv, plus a per-channel shift from the condition (time + label), GroupNorm-swish-conv,
-    added to the input (1x1 conv when the width changes)."""
+    """GroupNorm-swish-conv; then GroupNorm whose scale and shift come from the condition (time + label), as in
+    the "AdaGN" of Dhariwal & Nichol (2021); swish-conv; added to the input (1x1 conv when the width changes).
+    A multiplicative condition lets the label steer the features far more than an added bias does."""
     skip = x if x.shape[-1] == width else layers.Conv2D(width, 1, name=f"{name}_skip")(x)
     h = layers.Conv2D(width, 3, padding="same", name=f"{name}_conv1")(
         layers.Activation("swish")(layers.GroupNormalization(8, name=f"{name}_norm1")(x)))
-    h = h + layers.Reshape((1, 1, width))(layers.Dense(width, name=f"{name}_condition")(condition))
+    scale_shift = layers.Dense(2 * width, name=f"{name}_condition")(condition)
+    scale = layers.Reshape((1, 1, width))(scale_shift[:, :width])
+    shift = layers.Reshape((1, 1, width))(scale_shift[:, width:])
+    h = layers.GroupNormalization(8, name=f"{name}_norm2")(h) * (1.0 + scale) + shift
     h = layers.Conv2D(width, 3, padding="same", name=f"{name}_conv2", kernel_initializer="zeros")(
-        layers.Activation("swish")(layers.GroupNormalization(8, name=f"{name}_norm2")(h)))
+        layers.Activation("swish")(h))
     return skip + h
 
 
@@ -112,8 +116,8 @@ def build_unet(widths=(24, 48, 96), embedding_dim: int = 128, name: str = "unet"
 
     Resolutions 28 -> 14 -> 7 with one residual block per level on the way down and up (skip connections
     concatenated), one in the middle. The timestep and the label are embedded, summed and given to every
-    block; the last convolutions of each block start at zero so the network starts as the identity on
-    its residual paths."""
+    block as a scale and shift of its features; the last convolutions of each block start at zero so the
+    network starts as the identity on its residual paths."""
     images = keras.Input(IMAGE_SHAPE, name="noisy_images")
     timesteps = keras.Input((), name="timesteps")
     labels = keras.Input((), dtype="int32", name="labels")
