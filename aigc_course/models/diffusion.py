@@ -263,14 +263,12 @@ class DiffusionSampler:
         import tensorflow as tf
 
         self.model = model
-        self.alpha_bars = model.schedule.alpha_bars
         self._step = tf.function(self._denoise, jit_compile=True, reduce_retracing=True)
 
     def _denoise(self, x, t, t_prev, labels, guidance, eta, noise, guided: bool):
         """One step x_t -> x_{t_prev} (generalised DDIM update, x_0 estimate clipped to [-1, 1])."""
         x, labels = ops.convert_to_tensor(x, "float32"), ops.convert_to_tensor(labels, "int32")
-        abar = ops.take(ops.convert_to_tensor(self.alpha_bars, "float32"), t)
-        abar_prev = ops.take(ops.convert_to_tensor(self.alpha_bars, "float32"), t_prev)
+        abar, abar_prev = ops.take(self.model.alpha_bars, t), ops.take(self.model.alpha_bars, t_prev)
         batch = ops.shape(x)[0]
         times = ops.full((batch,), ops.cast(t, "float32"))
         if guided:  # one pass over [with label; without label]

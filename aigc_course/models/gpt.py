@@ -206,11 +206,14 @@ class GPT(keras.Model):
             return self.head(hidden)
         return ops.matmul(hidden, ops.transpose(self.token_embedding.embeddings))
 
+    def cache_shape(self, batch):
+        """The key/value cache of every layer as one tensor: (layers, 2, batch, heads, context, head_dim)."""
+        return (self.num_layers, 2, batch, self.num_heads, self.context_length, self.embed_dim // self.num_heads)
+
     def empty_cache(self, batch: int, dtype="float32"):
-        """Zeroed keys and values of every layer in one tensor (layers, 2, batch, heads, context, head_dim):
-        one tensor in and out of each generation step instead of two per layer."""
-        return ops.zeros((self.num_layers, 2, batch, self.num_heads, self.context_length,
-                          self.embed_dim // self.num_heads), dtype)
+        """Zeroed keys and values (``cache_shape``): one tensor in and out of each generation step instead of
+        two per layer."""
+        return ops.zeros(self.cache_shape(batch), dtype)
 
     def call_cached(self, ids, cache, position):
         """Read ``ids`` (batch, new) placed at absolute positions ``position``...; return logits of the
@@ -310,8 +313,7 @@ class GPTGenerator(IncrementalGenerator):
         super().__init__(vocab)
         self.model = model
         self.context = model.context_length
-        cache = tf.TensorSpec([model.num_layers, 2, None, model.num_heads, self.context,
-                               model.embed_dim // model.num_heads], tf.float32)
+        cache = tf.TensorSpec(model.cache_shape(None), tf.float32)
         self._step_function = tf.function(model.call_cached, jit_compile=True)
         self._steps = {}  # batch size -> the step compiled for it
         # One trace for any prompt length, so rebuilding a full cache mid-generation costs a pass, not a trace
@@ -326,8 +328,7 @@ class GPTGenerator(IncrementalGenerator):
         import tensorflow as tf
 
         if batch not in self._steps:
-            cache = tf.TensorSpec([self.model.num_layers, 2, batch, self.model.num_heads, self.context,
-                                   self.model.embed_dim // self.model.num_heads], tf.float32)
+            cache = tf.TensorSpec(self.model.cache_shape(batch), tf.float32)
             self._steps[batch] = self._step_function.get_concrete_function(
                 tf.TensorSpec([batch, 1], tf.int32), cache, tf.TensorSpec([], tf.int32))
         return self._steps[batch]
