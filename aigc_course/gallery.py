@@ -154,6 +154,29 @@ def vae_section(out_dir: Path, name: str) -> str:
             f'<img src="{_save_figure(figure, out_dir / f"03_{name}.png")}">' + _metrics_table(rows))
 
 
+def diffusion_section(out_dir: Path, name: str) -> str:
+    """Chapter 05: unconditional DDIM samples, a guided row per digit, one denoising trajectory, the card."""
+    from aigc_course.plotting import show_images
+    from aigc_course.zoo import DIFFUSION_GUIDANCE, load_trained
+
+    model, card = load_trained(name)
+    images, trajectory = model.sample(32, steps=50, seed=0, trajectory_every=7)
+    figures = [show_images(images, ncols=8, title=f"{name}: DDIM 50 步, 不给标签")]
+    labels = np.repeat(np.arange(10), 8)
+    guided = model.sample(len(labels), steps=50, labels=labels, guidance=DIFFUSION_GUIDANCE, seed=1)
+    figures.append(show_images(guided, ncols=8, title=f"第 k 行要求画数字 k (引导强度 w = {DIFFUSION_GUIDANCE:g})"))
+    frames = np.concatenate([frames[:4] for _, frames in trajectory])
+    figures.append(show_images(np.clip(frames, -1, 1), ncols=4,
+                               title="去噪轨迹: 每行是一个时刻 t = " + ", ".join(str(t) for t, _ in trajectory)))
+    keys = ("fid_judge", "fid_judge_real", "judge_confidence", "class_share_min", "class_share_max",
+            "label_match", "sampling_seconds")
+    rows = {name: {key: card[key] for key in keys if key in card}}
+    pictures = "".join(f'<img src="{_save_figure(figure, out_dir / f"05_{name}_{index}.png")}">'
+                       for index, figure in enumerate(figures))
+    return (f"<h2>第05章 扩散模型: {html.escape(name)}</h2><p>训练 {card.get('train_seconds', 0):.0f} 秒, "
+            f"{card.get('epochs')} 轮; 指标来自检查点卡片 (evaluate 可复算)</p>" + pictures + _metrics_table(rows))
+
+
 SECTIONS = [
     ("judge-mnist", intro_section),
     ("charlstm-tang", partial(text_section, name="charlstm-tang")),
@@ -164,6 +187,7 @@ SECTIONS = [
     ("vae2d-mnist", partial(vae_section, name="vae2d-mnist")),
     ("gpt-tang", partial(text_section, name="gpt-tang")),
     ("gpt-shakespeare", partial(text_section, name="gpt-shakespeare")),
+    ("ddpm-mnist", partial(diffusion_section, name="ddpm-mnist")),
 ]
 
 

@@ -136,3 +136,15 @@ def test_train_step_lowers_the_noise_error_and_moves_the_ema():
     moved = [not np.allclose(a, b.numpy()) for a, b in zip(ema_before, model.ema_network.weights)]
     assert any(moved)
     assert len(model.trainable_weights) == len(model.network.trainable_weights)  # the EMA is not trained
+
+
+def test_min_snr_weights_cap_the_easy_steps_and_leave_the_noisy_ones():
+    model = DiffusionModel("cosine", widths=(8, 16, 16), min_snr_gamma=5.0)
+    snr = model.schedule.signal_to_noise
+    t = np.array([1, 100, 500, 900, 1000])
+    weights = np.asarray(model.loss_weights(t))
+    expected = np.minimum(snr[t], 5.0) / snr[t]
+    np.testing.assert_allclose(weights, expected, rtol=2e-3)  # float32: 1 - abar_1 is tiny
+    assert weights[0] < 0.01 and weights[-1] == pytest.approx(1.0)  # t = 1 is nearly clean; t = T all noise
+    with pytest.raises(ValueError, match="min_snr_gamma"):
+        DiffusionModel("cosine", widths=(8, 16, 16), min_snr_gamma=0)

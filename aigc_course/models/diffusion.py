@@ -156,10 +156,13 @@ class DiffusionModel(keras.Model):
     of the predicted noise)."""
 
     def __init__(self, schedule: str = "cosine", steps: int = 1000, widths=(24, 48, 96), label_dropout: float = 0.2,
-                 ema_decay: float = 0.999, seed: int = 0, **kwargs):
+                 ema_decay: float = 0.999, seed: int = 0, min_snr_gamma: float | None = None, **kwargs):
         super().__init__(**kwargs)
         if not 0 <= label_dropout <= 1:
             raise ValueError(f"label_dropout={label_dropout} must lie in [0, 1]")
+        if min_snr_gamma is not None and min_snr_gamma <= 0:
+            raise ValueError(f"min_snr_gamma={min_snr_gamma} must be positive (or None for the plain eps loss)")
+        self.min_snr_gamma = min_snr_gamma
         self.schedule_name, self.widths = schedule, tuple(widths)
         self.label_dropout, self.ema_decay = label_dropout, ema_decay
         self.schedule = NoiseSchedule.named(schedule, steps)
@@ -205,7 +208,17 @@ class DiffusionModel(keras.Model):
             labels = ops.where(drop, NUM_CLASSES, labels)
         noisy = q_sample(images, t, noise, self.alpha_bars)
         predicted = self.network([noisy, ops.cast(t, "float32"), labels], training=training)
-        return ops.mean(ops.square(noise - predicted))
+        errors = ops.mean(ops.square(noise - predicted), axis=(1, 2, 3))
+        if training and self.min_snr_gamma is not None:
+            errors = errors * self.loss_weights(t)
+        return ops.mean(errors)
+
+    def loss_weights(self, t):
+        """Min-SNR-gamma weights min(SNR_t, gamma) / SNR_t (Hang et al., 2023): the easy, nearly clean steps
+        count less, so the noisy steps where the digit's class is decided get a fair share of the gradient."""
+        abar = ops.take(self.alpha_bars, t)
+        snr = abar / (1.0 - abar)
+        return ops.minimum(snr, self.min_snr_gamma) / snr
 
     def train_step(self, data):
         import tensorflow as tf
@@ -230,7 +243,8 @@ class DiffusionModel(keras.Model):
 
     def get_config(self):
         return {**super().get_config(), "schedule": self.schedule_name, "steps": self.schedule.steps,
-                "widths": list(self.widths), "label_dropout": self.label_dropout, "ema_decay": self.ema_decay}
+                "widths": list(self.widths), "label_dropout": self.label_dropout, "ema_decay": self.ema_decay,
+                "min_snr_gamma": self.min_snr_gamma}
 
     # --- sampling -------------------------------------------------------------------------------------
     def sample(self, n: int, steps: int = 50, eta: float = 0.0, labels=None, guidance: float = 0.0,
