@@ -90,7 +90,8 @@ def fit_resumable(model: keras.Model, train_data, epochs: int, run_dir: Path, mo
         print(f"从 {run_dir} 恢复训练: 已完成 {initial_epoch} / {epochs} 轮 (resuming)")
     if initial_epoch < epochs:
         checkpoint = ResumableCheckpoint(run_dir, model_name, history, elapsed)
-        model.fit(train_data, epochs=epochs, initial_epoch=initial_epoch,
+        arrays = isinstance(train_data, (np.ndarray, tuple, list))  # a tf.data pipeline shuffles itself
+        model.fit(train_data, epochs=epochs, initial_epoch=initial_epoch, shuffle=arrays,
                   validation_data=validation_data, callbacks=[checkpoint, *callbacks], verbose=verbose)
         elapsed = read_state(run_dir)["train_seconds"]
     return {"history": history, "train_seconds": elapsed}
