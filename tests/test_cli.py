@@ -65,3 +65,7 @@ def test_demo_writes_a_gallery(tmp_path):
     assert "第00章" in page and "test_accuracy" in page
     for image in ("00_judge_predictions.png", "00_bernoulli_k1.png", "00_bernoulli_k10.png"):
         assert (tmp_path / image).stat().st_size > 5000 and image in page
+    assert "第05章" in page and "label_match" in page  # the diffusion section: grid, guided rows, trajectory
+    for index in range(3):
+        image = f"05_ddpm-mnist_{index}.png"
+        assert (tmp_path / image).stat().st_size > 5000 and image in page
