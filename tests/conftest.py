@@ -1,5 +1,6 @@
 """Helpers shared by the tests (environment set-up is in the root conftest.py)."""
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -15,6 +16,11 @@ def run_cli(*args, env=None, cwd=None):
 
     return subprocess.run([sys.executable, "-m", "aigc_course", *map(str, args)], capture_output=True,
                           text=True, env={**os.environ, **(env or {})}, cwd=cwd or REPO, timeout=900)
+
+
+def last_json(stdout: str) -> dict:
+    """The CLI's result: the last line of its output, one JSON object."""
+    return json.loads(stdout.strip().splitlines()[-1])
 
 
 @pytest.fixture

@@ -1,15 +1,9 @@
 """The command line, run as a learner would: in a fresh process."""
 
-import json
-
-from conftest import run_cli
+from conftest import last_json, run_cli
 
 EXPECTED_NAMES = ["judge-mnist", "charlstm-tang", "charlstm-shakespeare", "dcgan-mnist", "vae-mnist",
                   "gpt-tang", "gpt-shakespeare", "ddpm-mnist"]
-
-
-def last_json(stdout: str) -> dict:
-    return json.loads(stdout.strip().splitlines()[-1])
 
 
 def test_list_names_every_course_model():

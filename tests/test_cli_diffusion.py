@@ -1,15 +1,9 @@
 """The shipped diffusion model through the command line: its targets, generation, bad input."""
 
-import json
-
 import numpy as np
 from PIL import Image
 
-from conftest import run_cli
-
-
-def last_json(stdout: str) -> dict:
-    return json.loads(stdout.strip().splitlines()[-1])
+from conftest import last_json, run_cli
 
 
 def test_ddpm_mnist_meets_its_targets_and_beats_the_dcgan_on_fid():

@@ -1,14 +1,8 @@
 """The shipped GPT through the command line: its target, generation with every strategy, bad input."""
 
-import json
-
 import pytest
 
-from conftest import run_cli
-
-
-def last_json(stdout: str) -> dict:
-    return json.loads(stdout.strip().splitlines()[-1])
+from conftest import last_json, run_cli
 
 
 def test_gpt_shakespeare_meets_its_target():

@@ -1,14 +1,8 @@
 """The text models through the command line: evaluate, generate with each strategy, bad settings."""
 
-import json
-
 import pytest
 
-from conftest import run_cli
-
-
-def last_json(stdout: str) -> dict:
-    return json.loads(stdout.strip().splitlines()[-1])
+from conftest import last_json, run_cli
 
 
 def test_evaluate_shakespeare_meets_its_target():

@@ -1,12 +1,6 @@
 """The chapter 03 VAEs through the command line: targets of the shipped checkpoints and generate."""
 
-import json
-
-from conftest import run_cli
-
-
-def last_json(stdout: str) -> dict:
-    return json.loads(stdout.strip().splitlines()[-1])
+from conftest import last_json, run_cli
 
 
 def test_vae_meets_its_likelihood_targets():
