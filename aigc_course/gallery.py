@@ -126,7 +126,8 @@ def gan_section(out_dir: Path, name: str) -> str:
     images = model.sample(80 if conditional else 64, seed=0, labels=labels)
     title = f"{name}: " + ("第 k 行要求画数字 k" if conditional else "64 个样本")
     figure = show_images(images, ncols=8, title=title)
-    keys = ("fid_judge", "fid_judge_real", "judge_confidence", "class_share_min", "class_share_max", "label_match")
+    keys = ("fid_judge", "fid_judge_real", "judge_confidence", "class_share_min", "class_share_max", "label_match",
+            "code_purity")
     rows = {name: {key: card[key] for key in keys if key in card}}
     return (f"<h2>第02章 GAN: {html.escape(name)}</h2><p>训练 {card.get('train_seconds', 0):.0f} 秒, "
             f"{card.get('epochs')} 轮; 指标来自检查点卡片 (evaluate 可复算)</p>"

@@ -100,3 +100,13 @@ class Judge:
 def class_histogram(judge: Judge, images) -> np.ndarray:
     """How many images the judge puts in each class (a flat histogram means no mode collapse)."""
     return np.bincount(judge.predict(images), minlength=len(judge.class_names))
+
+
+def code_purity(codes, predicted_classes) -> float:
+    """How well an unsupervised code lines up with the judge's classes: for each code, the share of its
+    samples in that code's most common class, weighted by the code's size (1.0: each code one class)."""
+    codes, predicted_classes = np.asarray(codes), np.asarray(predicted_classes)
+    if codes.shape != predicted_classes.shape or codes.ndim != 1:
+        raise ValueError(f"need one code per prediction, got shapes {codes.shape} and {predicted_classes.shape}")
+    majority = sum(np.bincount(predicted_classes[codes == code]).max() for code in np.unique(codes))
+    return float(majority / len(codes))

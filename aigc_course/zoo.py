@@ -253,10 +253,10 @@ def _gpt_entry(name: str) -> ModelEntry:
 
 
 GAN_SAMPLES = 2000  # generated images scored by the judge (FID-judge against 2,000 training images)
-GAN_SIZES = {  # name -> (kind, conditional, (normal, quick) epochs)
-    "mlpgan-mnist": ("mlp", False, (60, 1)),
-    "dcgan-mnist": ("dcgan", False, (100, 1)),
-    "cdcgan-mnist": ("dcgan", True, (60, 1)),
+GAN_SIZES = {  # name -> (kind, conditional, InfoGAN codes, (normal, quick) epochs)
+    "mlpgan-mnist": ("mlp", False, None, (60, 1)),
+    "dcgan-mnist": ("dcgan", False, 10, (160, 1)),
+    "cdcgan-mnist": ("dcgan", True, None, (60, 1)),
 }
 NOT_MIRROR_EXACT = ("a GAN draws its noise per replica and its BatchNorm statistics per replica, so a "
                     "mirrored step is a valid step but not the single-device step")
@@ -272,7 +272,7 @@ def mnist_judge(data=None):
 
 
 def _gan_entry(name: str) -> ModelEntry:
-    kind, conditional, epochs = GAN_SIZES[name]
+    kind, conditional, codes, epochs = GAN_SIZES[name]
     num_classes = 10 if conditional else None
 
     def build(for_check: bool = False):
@@ -280,7 +280,7 @@ def _gan_entry(name: str) -> ModelEntry:
 
         from aigc_course.models.gan import build_gan
 
-        model = build_gan(kind, num_classes, dropout=0.0 if for_check else 0.3)
+        model = build_gan(kind, num_classes, dropout=0.0 if for_check else 0.3, codes=codes)
         model.compile(d_optimizer=keras.optimizers.SGD(0.1) if for_check else None,
                       g_optimizer=keras.optimizers.SGD(0.1) if for_check else None)
         return model
@@ -290,12 +290,13 @@ def _gan_entry(name: str) -> ModelEntry:
         from aigc_course.models.gan import build_gan, train_gan
 
         data = load_mnist()
-        model = build_gan(kind, num_classes)
+        model = build_gan(kind, num_classes, codes=codes)
         result = train_gan(model, data, epochs_to_run, run_dir, name, verbose=verbose)
         return model, _training_card(result, epochs_to_run, data.note)
 
     def evaluate(model):
         from aigc_course.data import load_mnist
+        from aigc_course.metrics import code_purity
 
         data = load_mnist(verbose=False)
         judge = mnist_judge(data)
@@ -304,6 +305,8 @@ def _gan_entry(name: str) -> ModelEntry:
         metrics = judge.report(samples, data.x_train[:GAN_SAMPLES], data.x_val)
         if conditional:
             metrics["label_match"] = judge.accuracy(samples, labels)
+        if codes:
+            metrics["code_purity"] = code_purity(model.sample_codes(GAN_SAMPLES, seed=0), judge.predict(samples))
         return {**metrics, "samples": GAN_SAMPLES}
 
     def generate(model, args):
@@ -329,6 +332,8 @@ def _gan_entry(name: str) -> ModelEntry:
     summary = {"mlp": "the articles' MLP GAN, made to work", "dcgan": "DCGAN"}[kind]
     if conditional:
         summary = "class-conditional DCGAN (projection discriminator)"
+    if codes:
+        summary = f"DCGAN with an InfoGAN code ({codes} categories, no labels)"
     return ModelEntry(name, "第02章 GAN", f"{summary} on MNIST", build, train, evaluate, example_batch,
                       generate=generate, default_epochs=epochs, extras={"not_mirror_exact": NOT_MIRROR_EXACT})
 

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from aigc_course.models.gan import (GAN, build_dcgan_discriminator, build_dcgan_generator, build_gan,
-                                    discriminator_loss, generator_loss)
+from aigc_course.models.gan import (GAN, InfoGAN, build_dcgan_discriminator, build_dcgan_generator, build_gan,
+                                    code_loss, discriminator_loss, generator_loss)
 
 
 def _log_sigmoid(x):
@@ -113,3 +113,46 @@ def test_conditional_gan_needs_labels():
 
 def test_gan_is_a_keras_model_subclass():
     assert issubclass(GAN, __import__("keras").Model)
+
+
+def test_code_loss_is_the_cross_entropy_by_hand():
+    logits = np.array([[2.0, 0.0, -1.0], [0.0, 0.0, 0.0]], "float32")
+    log_softmax_first = 2.0 - math.log(math.exp(2.0) + 1.0 + math.exp(-1.0))
+    expected = (-log_softmax_first + math.log(3.0)) / 2  # code 0 for the first row, any code for the second
+    assert float(code_loss(np.array([0, 2]), logits)) == pytest.approx(expected, rel=1e-6)
+
+
+def test_infogan_shapes_codes_and_sampling():
+    gan = build_gan("dcgan", codes=10)
+    assert isinstance(gan, InfoGAN) and gan.num_classes is None
+    images = gan.sample(12, seed=3)
+    assert images.shape == (12, 28, 28, 1) and images.min() >= -1.0 and images.max() <= 1.0
+    np.testing.assert_array_equal(images, gan.sample(12, seed=3))
+    codes = gan.sample_codes(2000, seed=0)
+    assert codes.min() == 0 and codes.max() == 9 and np.bincount(codes).min() > 150  # uniform draws
+    assert gan.code_probabilities(images).shape == (12, 10)
+    # the same noise with another code gives another image: the generator uses the code
+    noise = gan.fixed_noise(2, seed=0)
+    assert np.abs(np.asarray(gan(noise, np.array([1, 1]))) - np.asarray(gan(noise, np.array([1, 8])))).max() > 1e-4
+    with pytest.raises(ValueError, match="not class-conditional"):
+        gan.sample(4, labels=[1, 2, 3, 4])
+    with pytest.raises(ValueError, match="codes in 0..9"):
+        gan.sample(2, codes=[0, 10])
+    with pytest.raises(ValueError, match="InfoGAN"):
+        build_gan("dcgan", num_classes=10, codes=10)
+
+
+def test_infogan_train_step_changes_both_networks_and_logs_the_code_loss():
+    import tensorflow as tf
+
+    gan = build_gan("dcgan", codes=10)
+    gan.compile()
+    images = np.random.default_rng(0).uniform(-1, 1, (16, 28, 28, 1)).astype("float32")
+    before_g = [w.copy() for w in gan.generator.get_weights()]
+    before_d = [w.copy() for w in gan.discriminator.get_weights()]
+    history = gan.fit(tf.data.Dataset.from_tensors(images), epochs=1, verbose=0, shuffle=False).history
+    assert set(history) >= {"d_loss", "g_loss", "info_loss", "d_real", "d_fake"}
+    assert 0.5 * math.log(10) < history["info_loss"][0] < 2 * math.log(10)  # untrained Q: near log 10
+    for before, network in ((before_g, gan.generator), (before_d, gan.discriminator)):
+        changed = max(np.abs(a - b).max() for a, b in zip(before, network.get_weights()))
+        assert changed > 1e-6, network.name

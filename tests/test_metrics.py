@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from aigc_course.metrics import Judge, frechet_distance
+from aigc_course.metrics import Judge, code_purity, frechet_distance
 
 
 def test_frechet_distance_of_one_dimensional_gaussians():
@@ -70,3 +70,11 @@ def test_report_confidence_and_class_shares(judge_and_data):
     collapsed = judge.report(ones, data.x_train[:2000])
     assert collapsed["class_share_max"] > 0.95 and collapsed["class_share_min"] == 0.0
     assert collapsed["fid_judge"] > report["fid_judge"]
+
+
+def test_code_purity_by_hand():
+    codes = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    assert code_purity(codes, np.array([3, 3, 3, 3, 5, 5, 5, 5])) == 1.0
+    assert code_purity(codes, np.array([3, 3, 3, 7, 5, 5, 2, 2])) == pytest.approx(5 / 8)  # 3 + 2 of 8
+    with pytest.raises(ValueError, match="one code per prediction"):
+        code_purity(codes, np.array([1, 2]))

@@ -1,4 +1,5 @@
-"""GANs for 28x28 images: the articles' MLP GAN (made to work), a DCGAN and a class-conditional DCGAN.
+"""GANs for 28x28 images: the articles' MLP GAN (made to work), a DCGAN, a class-conditional DCGAN, and
+an InfoGAN-regularised DCGAN (an unconditional DCGAN with a categorical code; no labels used).
 
 Images are in [-1, 1] (the generator ends in tanh). The discriminator returns a logit, never a
 probability: the losses below are computed from logits, which is numerically stable.
@@ -88,18 +89,26 @@ def build_dcgan_generator(latent_dim: int = LATENT_DIM, num_classes: int | None 
 
 
 def build_dcgan_discriminator(num_classes: int | None = None, width: int = 32, dropout: float = 0.3,
-                              name="dcgan_discriminator") -> keras.Model:
+                              codes: int | None = None, name="dcgan_discriminator") -> keras.Model:
     """28x28x1 (and a label) -> two stride-2 convolutions -> a logit.
 
     The conditional version is a projection discriminator (Miyato & Koyama 2018): the logit gets the
     extra term <embedding(label), features>, so D judges "is this a real image *of this class*".
+    With ``codes`` (InfoGAN) the network has a second output: Q's logits over the ``codes`` categories,
+    computed from the same features.
     """
+    if codes is not None and num_classes is not None:
+        raise ValueError("a discriminator is either class-conditional (num_classes) or has an InfoGAN code "
+                         "head (codes), not both")
     image = keras.Input(IMAGE_SHAPE, name="image")
     label = _label_input(num_classes)
     x = layers.LeakyReLU(0.2)(layers.Conv2D(width, 4, strides=2, padding="same")(image))
     x = layers.LeakyReLU(0.2)(layers.Conv2D(width * 2, 4, strides=2, padding="same")(x))
     features = layers.Dropout(dropout)(layers.Flatten()(x))
     logit = layers.Dense(1, name="logit")(features)
+    if codes is not None:
+        hidden = layers.LeakyReLU(0.2)(layers.Dense(128, name="q_hidden")(features))
+        return keras.Model(image, [logit, layers.Dense(codes, name="code_logits")(hidden)], name=name)
     if label is None:
         return keras.Model(image, logit, name=name)
     embedded = layers.Embedding(num_classes, 7 * 7 * width * 2)(label)
@@ -209,17 +218,122 @@ class GAN(keras.Model):
             labels = np.asarray(labels, dtype="int32").reshape(-1)
             if len(labels) != n or labels.min() < 0 or labels.max() >= self.num_classes:
                 raise ValueError(f"need {n} labels in 0..{self.num_classes - 1}, got {labels[:10]}...")
-        noise = self.fixed_noise(n, seed)
+        return self._generate_in_batches(self.fixed_noise(n, seed), labels, batch_size)
+
+    def _generate_in_batches(self, noise, condition, batch_size: int) -> np.ndarray:
+        """The generator's images for ``noise`` (and per-sample labels or codes), ``batch_size`` at a time."""
         parts = []
-        for start in range(0, n, batch_size):
-            chunk_labels = None if labels is None else labels[start:start + batch_size]
-            parts.append(np.asarray(self(noise[start:start + batch_size], chunk_labels)))
+        for start in range(0, len(noise), batch_size):
+            chunk = None if condition is None else condition[start:start + batch_size]
+            parts.append(np.asarray(self(noise[start:start + batch_size], chunk)))
         return np.concatenate(parts)
+
+def code_loss(codes, code_logits):
+    """Cross-entropy -log Q(c | x) of the codes ``c`` under Q's logits, averaged: minus the InfoGAN lower
+    bound on the mutual information I(c; G(z, c)), up to the constant entropy H(c)."""
+    return ops.mean(keras.losses.sparse_categorical_crossentropy(codes, code_logits, from_logits=True))
+
+
+class InfoGAN(GAN):
+    """An unconditional GAN whose generator gets, besides the noise z, a categorical code c drawn
+    uniformly from ``codes`` categories, and whose discriminator has a second head Q(c | x) (Chen et al.
+    2016). D with Q, and G, each add ``info_weight`` * ``code_loss``: G is pushed to make the code
+    recoverable from the image. On MNIST the codes take up digit classes without any labels, which
+    spreads the samples more evenly over the ten digits than a plain DCGAN does.
+
+    ``fit`` takes images (labels, if the batches have them, are ignored). ``call(noise, codes)``;
+    without codes the categories are used in turn. ``sample`` draws noise and codes from its seed.
+    Logged per step: the GAN's losses and D's outputs as in ``GAN``, plus ``info_loss`` (G's code loss).
+    """
+
+    def __init__(self, generator: keras.Model, discriminator: keras.Model, codes: int = 10,
+                 info_weight: float = 1.0, latent_dim: int = LATENT_DIM, seed: int = 0, **kwargs):
+        super().__init__(generator, discriminator, latent_dim, None, seed=seed, **kwargs)
+        self.codes, self.info_weight = codes, info_weight
+        self.trackers["info_loss"] = keras.metrics.Mean(name="info_loss")
+
+    def build(self, input_shape=None):
+        self.discriminator(self.generator([ops.zeros((1, self.latent_dim)), ops.zeros((1,), dtype="int32")]))
+        self.built = True
+
+    def call(self, noise, codes=None, training=False):
+        if codes is None:  # the categories in turn
+            codes = (np.arange(int(ops.shape(noise)[0])) % self.codes).astype("int32")
+        return self.generator([noise, codes], training=training)
+
+    def discriminator_outputs(self, images, training=False):
+        """(D's logit, Q's code logits)."""
+        return tuple(self.discriminator(images, training=training))
+
+    def discriminator_logits(self, images, labels=None, training=False):
+        return self.discriminator_outputs(images, training=training)[0]
+
+    def code_probabilities(self, images) -> np.ndarray:
+        """Q(c | x) for each image, as a NumPy array (N, codes)."""
+        return np.asarray(ops.softmax(self.discriminator_outputs(images)[1]))
+
+    def _random_codes(self, batch):
+        return keras.random.randint((batch,), 0, self.codes, seed=self.noise_seed, dtype="int32")
+
+    def train_step(self, data):
+        import tensorflow as tf
+
+        real = data[0] if isinstance(data, (tuple, list)) else data
+        batch = ops.shape(real)[0]
+        noise = keras.random.normal((batch, self.latent_dim), seed=self.noise_seed)
+        codes = self._random_codes(batch)
+        with tf.GradientTape() as tape:
+            fake = self(noise, codes, training=True)
+            real_logits, _ = self.discriminator_outputs(real, training=True)
+            fake_logits, fake_code_logits = self.discriminator_outputs(fake, training=True)
+            d_loss = discriminator_loss(real_logits, fake_logits, self.real_label)
+            d_total = d_loss + self.info_weight * code_loss(codes, fake_code_logits)
+        weights = self.discriminator.trainable_variables
+        self.d_optimizer.apply_gradients(zip(tape.gradient(d_total, weights), weights))
+
+        noise = keras.random.normal((batch, self.latent_dim), seed=self.noise_seed)
+        codes = self._random_codes(batch)
+        with tf.GradientTape() as tape:
+            logits_g, code_logits_g = self.discriminator_outputs(self(noise, codes, training=True), training=True)
+            g_loss = generator_loss(logits_g, self.g_loss_kind)
+            info_loss = code_loss(codes, code_logits_g)
+            g_total = g_loss + self.info_weight * info_loss
+        weights = self.generator.trainable_variables
+        self.g_optimizer.apply_gradients(zip(tape.gradient(g_total, weights), weights))
+
+        for name, value in (("d_loss", d_loss), ("g_loss", g_loss), ("info_loss", info_loss),
+                            ("d_real", ops.mean(ops.sigmoid(real_logits))),
+                            ("d_fake", ops.mean(ops.sigmoid(fake_logits)))):
+            self.trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    def sample_codes(self, n: int, seed: int = 0) -> np.ndarray:
+        """``n`` codes drawn uniformly, the same for the same seed (independent of ``fixed_noise``)."""
+        return np.random.default_rng([seed, 1]).integers(0, self.codes, n).astype("int32")
+
+    def sample(self, n: int, seed: int = 0, labels=None, batch_size: int = 500, codes=None) -> np.ndarray:
+        """``n`` images in [-1, 1]: noise and codes drawn from ``seed`` (or the ``codes`` you give)."""
+        if labels is not None:
+            raise ValueError("an InfoGAN is not class-conditional: its codes are not digit labels "
+                             "(pass codes=..., or use the conditional cdcgan-mnist to ask for a digit)")
+        codes = self.sample_codes(n, seed) if codes is None else np.asarray(codes, dtype="int32").reshape(-1)
+        if len(codes) != n or codes.min() < 0 or codes.max() >= self.codes:
+            raise ValueError(f"need {n} codes in 0..{self.codes - 1}, got {codes[:10]}...")
+        return self._generate_in_batches(self.fixed_noise(n, seed), codes, batch_size)
 
 
 def build_gan(kind: str, num_classes: int | None = None, latent_dim: int = LATENT_DIM, seed: int = 0,
-              dropout: float = 0.3) -> GAN:
-    """``kind`` 'mlp' or 'dcgan'; ``num_classes`` makes the DCGAN class-conditional."""
+              dropout: float = 0.3, codes: int | None = None) -> GAN:
+    """``kind`` 'mlp' or 'dcgan'; ``num_classes`` makes the DCGAN class-conditional; ``codes`` makes it an
+    InfoGAN with a categorical code of that many categories."""
+    if codes is not None:
+        if kind != "dcgan" or num_classes is not None:
+            raise ValueError("the course's InfoGAN is an unconditional DCGAN: use kind='dcgan' without num_classes")
+        gan = InfoGAN(build_dcgan_generator(latent_dim, num_classes=codes),
+                      build_dcgan_discriminator(dropout=dropout, codes=codes), codes, latent_dim=latent_dim,
+                      seed=seed, name="infogan")
+        gan.build()
+        return gan
     if kind == "mlp":
         if num_classes is not None:
             raise ValueError("the course's conditional GAN is the DCGAN: use kind='dcgan'")
