@@ -3,6 +3,8 @@
 The configuration of nanoGPT's README (shakespeare_char on a CPU): 4 layers, 4 heads, 128-d embeddings,
 context 64, batch 12, 2,000 iterations, no dropout, AdamW lr 1e-3 (100 warm-up steps, cosine decay to
 1e-4 at 2,000), betas (0.9, 0.99), weight decay 0.1, gradients clipped at 1; split 90/10.
+One change to nanoGPT's model, on by default: rotary positions (RoPE, ``GPT(positions="rotary")``) instead
+of a learned table of 64 position vectors; ``--positions learned`` runs nanoGPT's own architecture.
 Batches are drawn at random offsets as nanoGPT does. Validation: the whole last 10% of the text in
 non-overlapping 64-character windows (nanoGPT estimates it from 20 random batches).
 
@@ -43,6 +45,8 @@ def main() -> None:
     parser.add_argument("--untied", action="store_true", help="a separate output layer (nanoGPT ties it to the "
                         "token embedding)")
     parser.add_argument("--weight-decay", type=float, default=0.1, help="AdamW weight decay (nanoGPT: 0.1)")
+    parser.add_argument("--positions", default="rotary", choices=("learned", "sinusoidal", "rotary"),
+                        help="position information (nanoGPT: a learned table; default: rotary)")
     parser.add_argument("--warmup", type=int, default=100, help="warm-up iterations (nanoGPT: 100)")
     args = parser.parse_args()
     began = process_start_time()
@@ -58,7 +62,7 @@ def main() -> None:
     corpus = load_char_corpus("shakespeare")
     inputs, targets = random_windows(corpus.train_ids, 64, args.iters * 12, seed=args.seed)
     model = GPT(len(corpus.vocab), context_length=64, embed_dim=128, num_heads=4, num_layers=4, dropout=0.0,
-                tie_embeddings=not args.untied, name="baby_gpt")
+                tie_embeddings=not args.untied, positions=args.positions, name="baby_gpt")
     model(tf.zeros((1, 64), tf.int32))  # build the weights
     compile_gpt(model, gpt_learning_rate(1e-3, args.iters, warmup_steps=args.warmup), weight_decay=args.weight_decay,
                 jit_compile=False)
@@ -79,6 +83,7 @@ def main() -> None:
     print(json.dumps({"val_nats_per_char": round(val, 4), "wall_seconds": round(wall, 1),
                       "ms_per_iter": round(ms_per_iter, 1), "iters": args.iters, "seed": args.seed,
                       "tied": not args.untied, "weight_decay": args.weight_decay, "warmup": args.warmup,
+                      "positions": args.positions,
                       "parameters": model.count_params()}))
 
 

@@ -10,14 +10,14 @@ from aigc_course.sampling import DecodingSettings
 TEXT = "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。\n"
 
 
-@pytest.fixture(scope="module")
-def model_and_vocab():
+@pytest.fixture(scope="module", params=["learned", "rotary"])
+def model_and_vocab(request):
     from aigc_course.models.gpt import GPT
     from aigc_course.runtime import set_seed
 
     set_seed(0)
     vocab = CharVocabulary.from_text(TEXT)
-    model = GPT(len(vocab), context_length=24, embed_dim=32, num_heads=4, num_layers=2)
+    model = GPT(len(vocab), context_length=24, embed_dim=32, num_heads=4, num_layers=2, positions=request.param)
     model(np.zeros((1, 1), dtype="int32"))
     return model, vocab
 
@@ -107,6 +107,30 @@ def test_sinusoidal_positions_and_config_round_trip():
     assert GPT.from_config(model.get_config()).positions == "sinusoidal"
     with pytest.raises(ValueError, match="not divisible"):
         GPT(10, embed_dim=30, num_heads=4)(np.zeros((1, 2), "int32"))
+
+
+def test_rotary_embedding_by_hand_and_its_relative_property():
+    from aigc_course.models.gpt import GPT, rotary_embedding
+
+    # one pair of features at rate 1: position p turns (1, 0) into (cos p, sin p)
+    turned = np.asarray(rotary_embedding(np.array([[1.0, 0.0]] * 3, "float32"), np.arange(3)))
+    np.testing.assert_allclose(turned, [[np.cos(p), np.sin(p)] for p in range(3)], atol=1e-6)
+    rng = np.random.default_rng(0)
+    query, key = rng.normal(size=(1, 8)).astype("float32"), rng.normal(size=(1, 8)).astype("float32")
+
+    def score(query_position, key_position):
+        return float(np.sum(np.asarray(rotary_embedding(query, np.array([query_position])))
+                            * np.asarray(rotary_embedding(key, np.array([key_position])))))
+
+    assert score(5, 2) == pytest.approx(score(13, 10), abs=1e-4)  # only the distance matters ...
+    assert abs(score(5, 2) - score(5, 4)) > 1e-2  # ... and it does matter
+    np.testing.assert_allclose(np.linalg.norm(np.asarray(rotary_embedding(query, np.array([7])))),
+                               np.linalg.norm(query), rtol=1e-5)  # a rotation keeps lengths
+    model = GPT(10, context_length=8, embed_dim=16, num_heads=2, num_layers=1, positions="rotary")
+    assert model(np.zeros((2, 8), "int32")).shape == (2, 8, 10)
+    assert GPT.from_config(model.get_config()).blocks[0].attention.rotary
+    with pytest.raises(ValueError, match="positions must be one of"):
+        GPT(10, positions="relative")
 
 
 def test_a_train_step_lowers_the_loss_on_a_repeated_text():

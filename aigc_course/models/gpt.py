@@ -1,8 +1,8 @@
 """A small decoder-only Transformer (GPT) over characters, with a key/value cache for generation.
 
 Pieces, each usable on its own (chapter 04 builds them from scratch first, then checks these):
-``scaled_dot_product_attention``, ``causal_mask``, ``sinusoidal_positions``, ``CausalSelfAttention``,
-``TransformerBlock`` and ``GPT`` (pre-LayerNorm blocks as in GPT-2 and nanoGPT).
+``scaled_dot_product_attention``, ``causal_mask``, ``sinusoidal_positions``, ``rotary_embedding``,
+``CausalSelfAttention``, ``TransformerBlock`` and ``GPT`` (pre-LayerNorm blocks as in GPT-2 and nanoGPT).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from keras import layers, ops
 from aigc_course.generation import IncrementalGenerator
 from aigc_course.runtime import keras_xla_allowed
 
+POSITION_KINDS = ("learned", "sinusoidal", "rotary")
 MASKED = -1e9  # a score that softmax turns into (float32) zero weight
 
 
@@ -52,6 +53,18 @@ def sinusoidal_positions(length: int, dim: int) -> np.ndarray:
     return table
 
 
+def rotary_embedding(x, positions, base: float = 10000.0):
+    """Rotate each (first-half, second-half) pair of features of ``x`` (..., time, dim) by the angle
+    position x rate (rates geometric, as in ``sinusoidal_positions``): RoPE (Su et al. 2021). Applied to
+    queries and keys, their dot product then depends only on the distance between the two positions."""
+    half = ops.shape(x)[-1] // 2
+    rates = 1.0 / (base ** (ops.cast(ops.arange(half), "float32") / ops.cast(half, "float32")))
+    angles = ops.cast(positions, "float32")[:, None] * rates[None, :]  # (time, half)
+    cos, sin = ops.cast(ops.cos(angles), x.dtype), ops.cast(ops.sin(angles), x.dtype)
+    first, second = x[..., :half], x[..., half:]
+    return ops.concatenate([first * cos - second * sin, second * cos + first * sin], axis=-1)
+
+
 def _dense(units, name, std=0.02, activation=None, bias=False):
     return layers.Dense(units, activation=activation, name=name, use_bias=bias,
                         kernel_initializer=keras.initializers.RandomNormal(stddev=std))
@@ -68,15 +81,17 @@ class CausalSelfAttention(layers.Layer):
     One Dense projects to queries, keys and values at once; heads are split by reshaping. Called with a
     cache ``(keys, values)`` of shape (batch, heads, context, head_dim) and the absolute ``position`` of
     the first new token, it writes the new keys/values there and attends over the cache instead.
+    ``rotary``: queries and keys are rotated by their absolute positions (``rotary_embedding``); the cache
+    then holds rotated keys.
     """
 
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, output_std: float = 0.02,
-                 bias: bool = False, **kwargs):
+                 bias: bool = False, rotary: bool = False, **kwargs):
         super().__init__(**kwargs)
         if embed_dim % num_heads:
             raise ValueError(f"embed_dim {embed_dim} is not divisible by num_heads {num_heads}")
         self.embed_dim, self.num_heads, self.head_dim = embed_dim, num_heads, embed_dim // num_heads
-        self.bias, self.output_std = bias, output_std
+        self.bias, self.output_std, self.rotary = bias, output_std, rotary
         self.qkv = _dense(3 * embed_dim, "qkv", bias=bias)
         self.out = _dense(embed_dim, "out", std=output_std, bias=bias)
         self.dropout = layers.Dropout(dropout)
@@ -94,6 +109,9 @@ class CausalSelfAttention(layers.Layer):
         query, key, value = ops.split(self.qkv(x), 3, axis=-1)
         query, key, value = self._heads(query), self._heads(key), self._heads(value)
         length = ops.shape(x)[1]
+        if self.rotary:
+            positions = ops.arange(length) + position
+            query, key = rotary_embedding(query, positions), rotary_embedding(key, positions)
         if cache is None:
             mask = causal_mask(length)
         else:
@@ -111,7 +129,8 @@ class CausalSelfAttention(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "embed_dim": self.embed_dim, "num_heads": self.num_heads,
-                "dropout": self.dropout.rate, "output_std": self.output_std, "bias": self.bias}
+                "dropout": self.dropout.rate, "output_std": self.output_std, "bias": self.bias,
+                "rotary": self.rotary}
 
 
 @keras.saving.register_keras_serializable(package="aigc_course")
@@ -119,12 +138,14 @@ class TransformerBlock(layers.Layer):
     """x + attention(LayerNorm(x)), then x + MLP(LayerNorm(x)) with a 4x wide GELU hidden layer."""
 
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, num_layers: int = 1,
-                 bias: bool = False, **kwargs):
+                 bias: bool = False, rotary: bool = False, **kwargs):
         super().__init__(**kwargs)
         residual_std = 0.02 / math.sqrt(2 * num_layers)  # GPT-2: residual branches start small
         self.embed_dim, self.num_heads, self.num_layers, self.bias = embed_dim, num_heads, num_layers, bias
+        self.rotary = rotary
         self.norm_attention = _layer_norm("norm_attention", bias)
-        self.attention = CausalSelfAttention(embed_dim, num_heads, dropout, residual_std, bias, name="attention")
+        self.attention = CausalSelfAttention(embed_dim, num_heads, dropout, residual_std, bias, rotary,
+                                             name="attention")
         self.norm_mlp = _layer_norm("norm_mlp", bias)
         self.hidden = _dense(4 * embed_dim, "mlp_hidden", activation="gelu", bias=bias)
         self.project = _dense(embed_dim, "mlp_out", std=residual_std, bias=bias)
@@ -146,18 +167,20 @@ class TransformerBlock(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "embed_dim": self.embed_dim, "num_heads": self.num_heads,
-                "dropout": self.dropout.rate, "num_layers": self.num_layers, "bias": self.bias}
+                "dropout": self.dropout.rate, "num_layers": self.num_layers, "bias": self.bias,
+                "rotary": self.rotary}
 
 
 @keras.saving.register_keras_serializable(package="aigc_course")
 class GPT(keras.Model):
     """Token + position embeddings -> ``num_layers`` Transformer blocks -> LayerNorm -> logits.
 
-    ``positions``: "learned" (a trained table, as GPT-2) or "sinusoidal" (fixed). ``bias=False`` leaves the
-    additive biases out of the Dense and LayerNorm layers, as nanoGPT does by default (a little faster, no
-    worse). ``tie_embeddings``: the output layer reuses the token embedding table (logits = h E^T), as GPT-2
-    and nanoGPT do. The model reads at most
-    ``context_length`` tokens; ``call`` gives the logits at every position (training), ``call_cached``
+    ``positions``: "learned" (a trained table, as GPT-2), "sinusoidal" (fixed, added to the tokens) or
+    "rotary" (RoPE: queries and keys rotated by position inside each attention layer, as LLaMA).
+    ``bias=False`` leaves the additive biases out of the Dense and LayerNorm layers, as nanoGPT does by
+    default (a little faster, no worse). ``tie_embeddings``: the output layer reuses the token embedding
+    table (logits = h E^T), as GPT-2 and nanoGPT do. The model reads at most ``context_length`` tokens;
+    ``call`` gives the logits at every position (training), ``call_cached``
     advances a key/value cache by a few tokens (generation, see ``GPTGenerator``).
     """
 
@@ -165,8 +188,8 @@ class GPT(keras.Model):
                  num_layers: int = 4, dropout: float = 0.0, positions: str = "learned", bias: bool = False,
                  tie_embeddings: bool = True, **kwargs):
         super().__init__(**kwargs)
-        if positions not in ("learned", "sinusoidal"):
-            raise ValueError(f"positions must be 'learned' or 'sinusoidal', got {positions!r}")
+        if positions not in POSITION_KINDS:
+            raise ValueError(f"positions must be one of {POSITION_KINDS}, got {positions!r}")
         self.vocab_size, self.context_length, self.embed_dim = vocab_size, context_length, embed_dim
         self.num_heads, self.num_layers, self.dropout_rate = num_heads, num_layers, dropout
         self.positions, self.bias = positions, bias
@@ -176,23 +199,25 @@ class GPT(keras.Model):
         if positions == "learned":
             self.position_embedding = layers.Embedding(context_length, embed_dim, embeddings_initializer=init,
                                                        name="position_embedding")
-        else:
+        elif positions == "sinusoidal":
             self.position_table = ops.convert_to_tensor(sinusoidal_positions(context_length, embed_dim))
         self.dropout = layers.Dropout(dropout)
-        self.blocks = [TransformerBlock(embed_dim, num_heads, dropout, num_layers, bias, name=f"block_{i}")
-                       for i in range(num_layers)]
+        self.blocks = [TransformerBlock(embed_dim, num_heads, dropout, num_layers, bias, positions == "rotary",
+                                        name=f"block_{i}") for i in range(num_layers)]
         self.final_norm = _layer_norm("final_norm", bias)
         self.tie_embeddings = tie_embeddings
         self.head = None if tie_embeddings else _dense(vocab_size, "logits", bias=bias)
 
     def _embed(self, ids, start, training):
-        length = ops.shape(ids)[1]
-        positions = ops.arange(length) + start
+        tokens = self.token_embedding(ids)
+        if self.positions == "rotary":  # positions enter inside attention instead
+            return self.dropout(tokens, training=training)
+        positions = ops.arange(ops.shape(ids)[1]) + start
         if self.positions == "learned":
             position_vectors = self.position_embedding(positions)
         else:
             position_vectors = ops.take(self.position_table, positions, axis=0)
-        return self.dropout(self.token_embedding(ids) + position_vectors[None], training=training)
+        return self.dropout(tokens + position_vectors[None], training=training)
 
     def call(self, ids, training=False):
         """ids (batch, time <= context_length) -> logits (batch, time, vocab)."""
