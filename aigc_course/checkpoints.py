@@ -7,6 +7,7 @@ import os
 import warnings
 from pathlib import Path
 
+from aigc_course.atomic import replace_atomically
 from aigc_course.errors import CheckpointError
 
 SHIPPED_DIR = Path(__file__).parent / "weights"
@@ -27,7 +28,7 @@ def write_json_atomic(path: Path, payload: dict) -> None:
     path = Path(path)
     partial = path.with_name(path.name + f".part-{os.getpid()}")
     partial.write_text(json.dumps(payload, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    os.replace(partial, path)
+    replace_atomically(partial, path)
 
 
 def save_weights_atomic(model, path: Path, include_optimizer: bool = True) -> Path:
@@ -47,7 +48,7 @@ def save_weights_atomic(model, path: Path, include_optimizer: bool = True) -> Pa
 
             optimizers = [value for value in vars(model).values() if _is_optimizer(value)]
             saving_lib.save_weights_only(model, str(partial), objects_to_skip=optimizers)
-        os.replace(partial, path)
+        replace_atomically(partial, path)
     finally:
         if partial.exists():
             partial.unlink()

@@ -11,3 +11,9 @@ class DataError(CourseError):
 
 class CheckpointError(CourseError):
     """A checkpoint is missing or belongs to another model."""
+
+
+class SettingsError(CourseError, ValueError):
+    """A setting or input out of range (a temperature of 0, a prompt with unknown characters, ...).
+
+    Also a ``ValueError``, so code that catches bad values the usual Python way still does."""

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from aigc_course.errors import SettingsError
+
 
 class IncrementalGenerator:
     """Text from a trained character model: the prompt is read once, then each new character costs one step."""
@@ -37,7 +39,7 @@ class IncrementalGenerator:
     # --- shared ---------------------------------------------------------------------------------------
     def _encode_prompt(self, prompt: str) -> np.ndarray:
         if not prompt:
-            raise ValueError("the prompt is empty: give at least one character to start from "
+            raise SettingsError("the prompt is empty: give at least one character to start from "
                              "(for poems, '\\n' means 'start a new poem').")
         return self.vocab.encode(prompt)
 

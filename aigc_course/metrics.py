@@ -1,4 +1,5 @@
-"""Judge-based metrics for generated images: FID-judge, confidence and the class histogram.
+"""The course's metrics: nats per character for text models; for generated images, the judge's FID-judge,
+confidence and class histogram.
 
 FID (Fréchet Inception Distance) compares the mean and covariance of two sets of features; here the
 features come from the course's own judge (its 128-d layer) instead of Inception, so the numbers are
@@ -110,3 +111,44 @@ def code_purity(codes, predicted_classes) -> float:
         raise ValueError(f"need one code per prediction, got shapes {codes.shape} and {predicted_classes.shape}")
     majority = sum(np.bincount(predicted_classes[codes == code]).max() for code in np.unique(codes))
     return float(majority / len(codes))
+
+
+def nats_per_char(model, ids: np.ndarray, window: int | None = None, batch_size: int = 32,
+                  jit_compile: bool | None = None) -> float:
+    """Mean cross-entropy (nats/char) of a character model over non-overlapping ``window``-long chunks of ``ids``,
+    each from a fresh state (an LSTM) or an empty context (a GPT).
+
+    ``window`` defaults to the model's ``context_length`` when it has one (a GPT), else 256. The forward pass is
+    one compiled graph, with XLA when ``jit_compile`` (default: the model's ``compiles_with_xla``), so evaluating
+    is not slower than training.
+    """
+    import tensorflow as tf
+    from keras import ops
+
+    window = window or getattr(model, "context_length", 256)
+    if jit_compile is None:
+        jit_compile = bool(getattr(model, "compiles_with_xla", False))
+    ids = np.asarray(ids, dtype=np.int32)
+    count = (len(ids) - 1) // window
+    if count == 0:
+        raise ValueError(f"need more than {window} characters to evaluate, got {len(ids)}")
+    starts = np.arange(count) * window
+    inputs = np.stack([ids[start:start + window] for start in starts])
+    targets = np.stack([ids[start + 1:start + window + 1] for start in starts])
+    # pad to whole batches (padded rows weigh 0), so the function is traced and compiled for one shape only
+    padded = -count % batch_size
+    weights = np.concatenate([np.ones(count, "float32"), np.zeros(padded, "float32")])
+    inputs = np.concatenate([inputs, np.zeros((padded, window), np.int32)])
+    targets = np.concatenate([targets, np.zeros((padded, window), np.int32)])
+
+    @tf.function(jit_compile=jit_compile)
+    def summed_loss(batch_inputs, batch_targets, batch_weights):
+        logits = model(batch_inputs, training=False)
+        losses = ops.sparse_categorical_crossentropy(batch_targets, logits, from_logits=True)
+        return ops.sum(losses * batch_weights[:, None])
+
+    total = 0.0
+    for first in range(0, len(inputs), batch_size):
+        batch = slice(first, first + batch_size)
+        total += float(summed_loss(inputs[batch], targets[batch], weights[batch]))
+    return total / (count * window)

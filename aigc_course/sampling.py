@@ -12,6 +12,8 @@ from typing import Callable
 
 import numpy as np
 
+from aigc_course.errors import SettingsError
+
 STRATEGIES = ("greedy", "temperature", "top_k", "top_p", "beam")
 
 
@@ -33,16 +35,16 @@ def check_settings(temperature: float = 1.0, top_k: int | None = None, top_p: fl
                    beam_width: int | None = None, repetition_penalty: float = 1.0) -> None:
     """Raise one clear error for a setting outside its range."""
     if not temperature > 0:
-        raise ValueError(f"temperature must be > 0, got {temperature}: T -> 0 is greedy decoding, so use "
+        raise SettingsError(f"temperature must be > 0, got {temperature}: T -> 0 is greedy decoding, so use "
                          "strategy 'greedy' instead of temperature 0")
     if top_k is not None and (int(top_k) != top_k or top_k < 1):
-        raise ValueError(f"top_k must be an integer >= 1, got {top_k} (top_k=1 is greedy decoding)")
+        raise SettingsError(f"top_k must be an integer >= 1, got {top_k} (top_k=1 is greedy decoding)")
     if top_p is not None and not 0 < top_p <= 1:
-        raise ValueError(f"top_p must be in (0, 1], got {top_p} (1 keeps every token)")
+        raise SettingsError(f"top_p must be in (0, 1], got {top_p} (1 keeps every token)")
     if beam_width is not None and (int(beam_width) != beam_width or beam_width < 1):
-        raise ValueError(f"beam_width must be an integer >= 1, got {beam_width}")
+        raise SettingsError(f"beam_width must be an integer >= 1, got {beam_width}")
     if not repetition_penalty >= 1.0:
-        raise ValueError(f"repetition_penalty must be >= 1 (1 = off), got {repetition_penalty}")
+        raise SettingsError(f"repetition_penalty must be >= 1 (1 = off), got {repetition_penalty}")
 
 
 def apply_temperature(logits, temperature: float) -> np.ndarray:
@@ -101,7 +103,7 @@ class DecodingSettings:
 
     def __post_init__(self):
         if self.strategy not in STRATEGIES:
-            raise ValueError(f"unknown strategy {self.strategy!r}; choose one of {', '.join(STRATEGIES)}")
+            raise SettingsError(f"unknown strategy {self.strategy!r}; choose one of {', '.join(STRATEGIES)}")
         check_settings(self.temperature, self.top_k, self.top_p, self.beam_width, self.repetition_penalty)
 
 

@@ -135,3 +135,13 @@ def train_steps_compiled(model: keras.Model, inputs, targets, batch_size: int, s
         if on_progress:
             on_progress(first + steps_per_call, logs)
     return {**logs, "compile_seconds": compile_seconds}
+
+
+def warmup_cosine(peak: float, total_steps: int, warmup_steps: int = 0, final_ratio: float = 0.05):
+    """The course's learning-rate schedule: a linear warm-up from 0 to ``peak`` over ``warmup_steps`` (none
+    when 0), then cosine decay to ``final_ratio * peak`` at ``total_steps``."""
+    total_steps = max(int(total_steps), 1)
+    if warmup_steps <= 0:
+        return keras.optimizers.schedules.CosineDecay(peak, decay_steps=total_steps, alpha=final_ratio)
+    return keras.optimizers.schedules.CosineDecay(0.0, decay_steps=max(total_steps - warmup_steps, 1),
+                                                  alpha=final_ratio, warmup_target=peak, warmup_steps=warmup_steps)

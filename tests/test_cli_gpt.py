@@ -1,14 +1,12 @@
-"""The shipped GPT through the command line: its target, generation with every strategy, bad input."""
+"""The shipped GPTs through the command line: their targets, generation with every strategy, bad input."""
 
 import pytest
 
-from conftest import last_json, run_cli
+from conftest import call_cli
 
 
-def test_gpt_shakespeare_meets_its_target():
-    result = run_cli("evaluate", "gpt-shakespeare")
-    assert result.returncode == 0, result.stderr
-    metrics = last_json(result.stdout)
+def test_gpt_shakespeare_meets_its_target(shipped_metrics):
+    metrics = shipped_metrics("gpt-shakespeare")
     assert metrics["val_nats_per_char"] <= 1.60 and metrics["val_chars"] == 111540
 
 
@@ -18,22 +16,21 @@ def test_gpt_shakespeare_meets_its_target():
     ["--strategy", "beam", "--beam-width", "3"],
 ])
 def test_gpt_shakespeare_continues_the_prompt_with_every_strategy(arguments):
-    result = run_cli("generate", "gpt-shakespeare", "--prompt", "ROMEO:", "--n", "1", "--length", "60", *arguments)
+    result = call_cli("generate", "gpt-shakespeare", "--prompt", "ROMEO:", "--n", "1", "--length", "60", *arguments)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("ROMEO:") and len(result.stdout.split("-" * 40)[0]) > 20
 
 
 def test_gpt_shakespeare_generates_past_its_context_and_rejects_unknown_characters():
-    result = run_cli("generate", "gpt-shakespeare", "--prompt", "ROMEO:", "--n", "1", "--length", "300")
+    result = call_cli("generate", "gpt-shakespeare", "--prompt", "ROMEO:", "--n", "1", "--length", "300")
     assert result.returncode == 0, result.stderr
     assert len(result.stdout.split("-" * 40)[0]) > 300
-    bad = run_cli("generate", "gpt-shakespeare", "--prompt", "ROMEO ♥", "--length", "5")
+    bad = call_cli("generate", "gpt-shakespeare", "--prompt", "ROMEO ♥", "--length", "5")
     assert bad.returncode == 2 and "characters not in the vocabulary: '♥'" in bad.stderr
 
 
-def test_gpt_tang_beats_the_lstm_on_validation_loss_and_form_rate():
-    gpt = last_json(run_cli("evaluate", "gpt-tang").stdout)
-    lstm = last_json(run_cli("evaluate", "charlstm-tang").stdout)
+def test_gpt_tang_beats_the_lstm_on_validation_loss_and_form_rate(shipped_metrics):
+    gpt, lstm = shipped_metrics("gpt-tang"), shipped_metrics("charlstm-tang")
     assert gpt["val_chars"] == lstm["val_chars"] and gpt["form_rate_poems"] == lstm["form_rate_poems"] == 500
     assert gpt["val_nats_per_char"] < lstm["val_nats_per_char"]
     assert gpt["form_rate"] > lstm["form_rate"]

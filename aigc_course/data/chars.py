@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from aigc_course.errors import SettingsError
+
 POEM_SEPARATOR = "\n"  # one poem per line when poems are joined into a training text
 
 
@@ -31,7 +33,7 @@ class CharVocabulary:
         unknown = sorted({char for char in text if char not in index})
         if unknown:
             shown = "".join(unknown[:20])
-            raise ValueError(f"characters not in the vocabulary: {shown!r} ({len(unknown)} in all). "
+            raise SettingsError(f"characters not in the vocabulary: {shown!r} ({len(unknown)} in all). "
                              f"Fix: use only characters seen in training (vocabulary of {len(self)}), "
                              "e.g. check full-width vs half-width punctuation and Simplified vs Traditional.")
         return np.fromiter((index[char] for char in text), dtype=np.int32, count=len(text))

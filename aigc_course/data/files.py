@@ -4,28 +4,45 @@ Lookup order for a file ``mnist/t10k-images-idx3-ubyte.gz``:
 
 1. ``$AIGC_COURSE_DATA/mnist/t10k-images-idx3-ubyte.gz`` (a local mirror, e.g. ``../shared/data``);
 2. ``$AIGC_COURSE_CACHE/mnist/...`` (default ``~/.cache/aigc_course``), filled by earlier downloads;
-3. a download from the canonical URL into the cache, written atomically (``.part`` file,
-   checksum verified, then renamed), so an interrupted or corrupt download leaves nothing behind.
+3. a download into the cache, written atomically (``.part`` file, checksum verified, then renamed),
+   so an interrupted or corrupt download leaves nothing behind. The file comes from its canonical
+   URL, or from ``$AIGC_COURSE_MIRROR/mnist/t10k-images-idx3-ubyte.gz`` when a mirror is set (a web
+   server holding a copy of a data folder, e.g. ``python -m http.server`` run inside one).
 
 ``AIGC_COURSE_OFFLINE=1`` forbids step 3 (a clear error instead of a network attempt).
+
+The download code is a few lines over ``urllib`` rather than a fetcher such as ``pooch``: files here
+may match one of several checksums (Debian's recompressed Fashion-MNIST), a mirror may hold only part
+of a data set (MNIST's test split), and the data folder comes before the cache; each of these would
+need a wrapper around the library's own lookup.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import shutil
+import sys
+import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from aigc_course.atomic import replace_atomically
 from aigc_course.errors import DataError
 
 DATA_ENV = "AIGC_COURSE_DATA"
 CACHE_ENV = "AIGC_COURSE_CACHE"
 OFFLINE_ENV = "AIGC_COURSE_OFFLINE"
+MIRROR_ENV = "AIGC_COURSE_MIRROR"
 DOWNLOAD_TIMEOUT_SECONDS = 60
+CHUNK_BYTES = 1 << 16
+LARGE_FILE_BYTES = 5_000_000  # off a terminal, a file this large reports every quarter; a smaller one when done
+
+
+class NotOnMirror(DataError):
+    """The mirror answered, but does not hold this file (HTTP 404): it holds only part of a data set."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +72,18 @@ def cache_dir() -> Path:
     """Where downloads are kept (``AIGC_COURSE_CACHE``, default ``~/.cache/aigc_course``)."""
     value = os.environ.get(CACHE_ENV, "").strip()
     return Path(value).expanduser() if value else Path.home() / ".cache" / "aigc_course"
+
+
+def mirror_url() -> str | None:
+    """The base URL named by ``AIGC_COURSE_MIRROR`` (no trailing slash), or None when unset."""
+    value = os.environ.get(MIRROR_ENV, "").strip().rstrip("/")
+    return value or None
+
+
+def source_url(remote: RemoteFile) -> str:
+    """Where ``remote`` is downloaded from: the mirror's copy when a mirror is set, else its canonical URL."""
+    mirror = mirror_url()
+    return f"{mirror}/{urllib.parse.quote(remote.relpath)}" if mirror else remote.url
 
 
 def downloads_allowed() -> bool:
@@ -110,36 +139,84 @@ def locate(remote: RemoteFile) -> Path | None:
     return None
 
 
+class _Progress:
+    """A one-line progress bar on stderr: redrawn in place on a terminal; otherwise (a log, a notebook) a line
+    when the file is done, and a line per quarter for large files."""
+
+    def __init__(self, label: str, total: int | None):
+        self.label, self.total, self.done = label, total, 0
+        self.interactive = sys.stderr.isatty()
+        self.next_quarter = 1
+        self.started = time.perf_counter()
+
+    def update(self, count: int) -> None:
+        self.done += count
+        if not self.total:
+            return
+        fraction = min(self.done / self.total, 1.0)
+        if self.interactive:
+            bar = "#" * int(fraction * 30)
+            print(f"\r下载 {self.label} [{bar:<30}] {fraction:4.0%} {self.done / 1e6:.1f}/{self.total / 1e6:.1f} MB",
+                  end="", file=sys.stderr, flush=True)
+        elif fraction >= self.next_quarter / 4 and (fraction == 1.0 or self.total >= LARGE_FILE_BYTES):
+            print(f"下载 {self.label}: {fraction:.0%} ({self.done / 1e6:.1f}/{self.total / 1e6:.1f} MB)",
+                  file=sys.stderr, flush=True)
+            self.next_quarter = int(fraction * 4) + 1
+
+    def close(self) -> None:
+        if self.interactive and self.total:
+            print(f"  {time.perf_counter() - self.started:.1f} s", file=sys.stderr, flush=True)
+
+
 def download(remote: RemoteFile) -> Path:
-    """Download ``remote`` into the cache atomically and verify it; return the cached path."""
+    """Download ``remote`` (from the mirror when one is set) into the cache atomically; return the path."""
+    url = source_url(remote)
     target = cache_dir() / remote.relpath
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f"{target.name}.part-{os.getpid()}")
     try:
-        request = urllib.request.Request(remote.url, headers={"User-Agent": "aigc-course"})
+        request = urllib.request.Request(url, headers={"User-Agent": "aigc-course"})
         with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_SECONDS) as response:
+            length = response.headers.get("Content-Length")
+            progress = _Progress(remote.relpath, int(length) if length and length.isdigit() else None)
             with open(partial, "wb") as handle:
-                shutil.copyfileobj(response, handle, length=1 << 20)
+                for chunk in iter(lambda: response.read(CHUNK_BYTES), b""):
+                    handle.write(chunk)
+                    progress.update(len(chunk))
+            progress.close()
         if not checksum_matches(partial, remote.checksums):
             raise DataError(
-                f"the download of {remote.url} has the wrong checksum (expected "
+                f"the download of {url} has the wrong checksum (expected "
                 f"{_describe_expected(remote)}); nothing was saved. Fix: run again; if it keeps "
-                f"failing, the file upstream changed: put a verified copy at "
-                f"${DATA_ENV}/{remote.relpath}."
+                f"failing, the file {'on the mirror' if mirror_url() else 'upstream'} changed: put a "
+                f"verified copy at ${DATA_ENV}/{remote.relpath}."
             )
-        os.replace(partial, target)
+        replace_atomically(partial, target)
         return target
+    except urllib.error.HTTPError as error:
+        if mirror_url() and error.code == 404:
+            raise NotOnMirror(f"the mirror {mirror_url()} does not hold {remote.relpath} ({url}: HTTP 404)") from error
+        raise _download_failed(remote, url, error) from error
     except (urllib.error.URLError, OSError) as error:
-        where = data_dir()
-        raise DataError(
-            f"{remote.relpath} is not in the local data folder "
-            f"({where if where else f'${DATA_ENV} is not set'}) nor in the cache ({cache_dir()}), "
-            f"and downloading {remote.url} failed ({error}). Fix: connect to the internet, or set "
-            f"{DATA_ENV} to a folder that holds {remote.relpath} (for example ../shared/data)."
-        ) from error
+        raise _download_failed(remote, url, error) from error
     finally:
         if partial.exists():
             partial.unlink()
+
+
+def _download_failed(remote: RemoteFile, url: str, error: Exception) -> DataError:
+    where = data_dir()
+    if mirror_url():
+        return DataError(
+            f"downloading {url} from the mirror {MIRROR_ENV}={mirror_url()} failed ({error}). Fix: check that "
+            f"the mirror is running and reachable (e.g. `python -m http.server` inside a data folder), "
+            f"unset {MIRROR_ENV} to use the canonical host, or set {DATA_ENV} to a local copy of the data folder.")
+    return DataError(
+        f"{remote.relpath} is not in the local data folder "
+        f"({where if where else f'${DATA_ENV} is not set'}) nor in the cache ({cache_dir()}), "
+        f"and downloading {url} failed ({error}). Fix: connect to the internet, set {MIRROR_ENV} to a "
+        f"mirror of the data folder, or set {DATA_ENV} to a folder that holds {remote.relpath} "
+        f"(for example ../shared/data).")
 
 
 def fetch(remote: RemoteFile) -> Path:
@@ -154,6 +231,6 @@ def fetch(remote: RemoteFile) -> Path:
             f"({where if where else f'${DATA_ENV} is not set'}) nor in the cache ({cache_dir()}), "
             f"and downloads are off ({OFFLINE_ENV}=1). Fix: set {DATA_ENV} to a folder that holds "
             f"{remote.relpath} (for example ../shared/data), or unset {OFFLINE_ENV} to download "
-            f"it from {remote.url}."
+            f"it from {source_url(remote)}."
         )
     return download(remote)

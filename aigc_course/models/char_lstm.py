@@ -11,6 +11,7 @@ import numpy as np
 from keras import layers, ops
 
 from aigc_course.generation import IncrementalGenerator
+from aigc_course.metrics import nats_per_char  # noqa: F401  (its home is metrics; notebooks import it here)
 
 
 @keras.saving.register_keras_serializable(package="aigc_course")
@@ -65,40 +66,6 @@ def compile_char_model(model: keras.Model, learning_rate=2e-3, optimizer=None) -
     return model
 
 
-def nats_per_char(model: keras.Model, ids: np.ndarray, window: int = 256, batch_size: int = 32,
-                  jit_compile: bool = False) -> float:
-    """Mean cross-entropy (nats/char) over non-overlapping ``window``-long chunks of ``ids``, each from a fresh state.
-
-    The forward pass is one compiled graph (``jit_compile``: with XLA), so evaluating is not slower than training.
-    """
-    import tensorflow as tf
-
-    ids = np.asarray(ids, dtype=np.int32)
-    count = (len(ids) - 1) // window
-    if count == 0:
-        raise ValueError(f"need more than {window} characters to evaluate, got {len(ids)}")
-    starts = np.arange(count) * window
-    inputs = np.stack([ids[start:start + window] for start in starts])
-    targets = np.stack([ids[start + 1:start + window + 1] for start in starts])
-    # pad to whole batches (padded rows weigh 0), so the function is traced and compiled for one shape only
-    padded = -count % batch_size
-    weights = np.concatenate([np.ones(count, "float32"), np.zeros(padded, "float32")])
-    inputs = np.concatenate([inputs, np.zeros((padded, window), np.int32)])
-    targets = np.concatenate([targets, np.zeros((padded, window), np.int32)])
-
-    @tf.function(jit_compile=jit_compile)
-    def summed_loss(batch_inputs, batch_targets, batch_weights):
-        logits = model(batch_inputs, training=False)
-        losses = ops.sparse_categorical_crossentropy(batch_targets, logits, from_logits=True)
-        return ops.sum(losses * batch_weights[:, None])
-
-    total = 0.0
-    for first in range(0, len(inputs), batch_size):
-        batch = slice(first, first + batch_size)
-        total += float(summed_loss(inputs[batch], targets[batch], weights[batch]))
-    return total / (count * window)
-
-
 def train_char_lm(model: keras.Model, corpus, epochs: int, run_dir, name: str, sequence_length: int = 128,
                   batch_size: int = 128, learning_rate: float = 2e-3, seed: int = 0, verbose="auto",
                   steps_per_epoch: int | None = None, val_chars: int | None = None, align_to: str | None = None,
@@ -111,7 +78,7 @@ def train_char_lm(model: keras.Model, corpus, epochs: int, run_dir, name: str, s
     Returns the ``fit_resumable`` result (history and training seconds).
     """
     from aigc_course.data.chars import char_windows
-    from aigc_course.training import fit_resumable
+    from aigc_course.training import fit_resumable, warmup_cosine
 
     start_id = None if align_to is None else int(corpus.vocab.encode(align_to)[0])
     train = char_windows(corpus.train_ids, sequence_length, batch_size, shuffle=True, seed=seed,
@@ -119,8 +86,7 @@ def train_char_lm(model: keras.Model, corpus, epochs: int, run_dir, name: str, s
     if steps_per_epoch:
         train = train.take(steps_per_epoch)
     val = char_windows(corpus.val_ids[:val_chars], 256, 32, shuffle=False)
-    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=max(1, epochs * len(train)),
-                                                      alpha=0.05)
+    schedule = warmup_cosine(learning_rate, epochs * len(train), final_ratio=0.05)
     compile_char_model(model, schedule)
     model(np.zeros((1, 1), dtype="int32"))  # build the weights before a resume loads them
     return fit_resumable(model, train, epochs, run_dir, name, validation_data=val, verbose=verbose,

@@ -16,6 +16,9 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from aigc_course.distribute import example_index, example_noise, global_mean, per_replica_value
+from aigc_course.errors import SettingsError
+
 IMAGE_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10  # the label NUM_CLASSES means "no label" (the unconditional model of classifier-free guidance)
 
@@ -153,15 +156,23 @@ class DiffusionModel(keras.Model):
     the samplers use. ``fit`` on images in [-1, 1] (and labels, for guidance): each step draws t uniformly
     in 1..T and fresh noise, and with probability ``label_dropout`` replaces the label by "none", so one
     network learns both p(x | y) and p(x) (classifier-free guidance). Logs ``loss`` (the mean squared error
-    of the predicted noise)."""
+    of the predicted noise).
+
+    ``for_check``: the same networks, but no random draw in a training step: t and the noise are computed
+    from each image (``example_index``, ``example_noise``) and labels are never dropped, so a step is the
+    same however the batch is split over replicas (``aigc_course.distribute``)."""
 
     def __init__(self, schedule: str = "cosine", steps: int = 1000, widths=(24, 48, 96), label_dropout: float = 0.2,
-                 ema_decay: float = 0.999, seed: int = 0, min_snr_gamma: float | None = None, **kwargs):
+                 ema_decay: float = 0.999, seed: int = 0, min_snr_gamma: float | None = None, for_check: bool = False,
+                 **kwargs):
         super().__init__(**kwargs)
         if not 0 <= label_dropout <= 1:
             raise ValueError(f"label_dropout={label_dropout} must lie in [0, 1]")
         if min_snr_gamma is not None and min_snr_gamma <= 0:
             raise ValueError(f"min_snr_gamma={min_snr_gamma} must be positive (or None for the plain eps loss)")
+        if for_check:
+            label_dropout = 0.0
+        self.for_check = for_check
         self.min_snr_gamma = min_snr_gamma
         self.schedule_name, self.widths = schedule, tuple(widths)
         self.label_dropout, self.ema_decay = label_dropout, ema_decay
@@ -198,11 +209,15 @@ class DiffusionModel(keras.Model):
             labels = ops.full((ops.shape(images)[0],), NUM_CLASSES, "int32")
         return images, ops.cast(labels, "int32")
 
-    def noise_prediction_loss(self, images, labels, training=False):
-        """Draw t and eps, noise the images in closed form and return the mean squared noise error."""
+    def noise_prediction_loss(self, images, labels, training=False, mean=ops.mean):
+        """Draw t and eps, noise the images in closed form and return the mean squared noise error
+        (``mean``: over the batch; ``train_step`` passes ``global_mean``, over all replicas' batches)."""
         batch = ops.shape(images)[0]
-        t = keras.random.randint((batch,), 1, self.schedule.steps + 1, seed=self.noise_seed)
-        noise = keras.random.normal(ops.shape(images), seed=self.noise_seed)
+        if self.for_check:  # no draws: t and eps are fixed functions of each image
+            t, noise = 1 + example_index(images, self.schedule.steps), example_noise(images, IMAGE_SHAPE)
+        else:
+            t = keras.random.randint((batch,), 1, self.schedule.steps + 1, seed=self.noise_seed)
+            noise = keras.random.normal(ops.shape(images), seed=self.noise_seed)
         if training and self.label_dropout > 0:
             drop = keras.random.uniform((batch,), seed=self.noise_seed) < self.label_dropout
             labels = ops.where(drop, NUM_CLASSES, labels)
@@ -211,7 +226,7 @@ class DiffusionModel(keras.Model):
         errors = ops.mean(ops.square(noise - predicted), axis=(1, 2, 3))
         if training and self.min_snr_gamma is not None:
             errors = errors * self.loss_weights(t)
-        return ops.mean(errors)
+        return mean(errors)
 
     def loss_weights(self, t):
         """Min-SNR-gamma weights min(SNR_t, gamma) / SNR_t (Hang et al., 2023): the easy, nearly clean steps
@@ -225,7 +240,7 @@ class DiffusionModel(keras.Model):
 
         images, labels = self._unpack(data)
         with tf.GradientTape() as tape:
-            loss = self.noise_prediction_loss(images, labels, training=True)
+            loss = self.noise_prediction_loss(images, labels, training=True, mean=global_mean)
         gradients = tape.gradient(loss, self.network.trainable_weights)
         self.optimizer.apply_gradients(zip(gradients, self.network.trainable_weights))
         # EMA with a warm-up: early on the average follows the weights closely (decay (1+n)/(10+n))
@@ -233,7 +248,7 @@ class DiffusionModel(keras.Model):
         decay = ops.minimum(self.ema_decay, (1.0 + step) / (10.0 + step))
         for ema, weight in zip(self.ema_network.weights, self.network.weights):
             ema.assign(decay * ema + (1.0 - decay) * weight)
-        self.loss_tracker.update_state(loss)
+        self.loss_tracker.update_state(per_replica_value(loss))
         return {"loss": self.loss_tracker.result()}
 
     def test_step(self, data):
@@ -244,7 +259,7 @@ class DiffusionModel(keras.Model):
     def get_config(self):
         return {**super().get_config(), "schedule": self.schedule_name, "steps": self.schedule.steps,
                 "widths": list(self.widths), "label_dropout": self.label_dropout, "ema_decay": self.ema_decay,
-                "min_snr_gamma": self.min_snr_gamma}
+                "min_snr_gamma": self.min_snr_gamma, "for_check": self.for_check}
 
     # --- sampling -------------------------------------------------------------------------------------
     def sample(self, n: int, steps: int = 50, eta: float = 0.0, labels=None, guidance: float = 0.0,
@@ -265,7 +280,7 @@ class DiffusionModel(keras.Model):
 def sampling_timesteps(total: int, steps: int) -> np.ndarray:
     """``steps`` timesteps from T down to 1, evenly spaced ("uniform skipping" of the DDIM paper), then 0."""
     if not 1 <= steps <= total:
-        raise ValueError(f"steps must lie in 1..{total}, got {steps}")
+        raise SettingsError(f"steps must lie in 1..{total}, got {steps}")
     times = np.unique(np.round(np.linspace(1, total, steps)).astype(int))[::-1]
     return np.concatenate([times, [0]])
 
@@ -308,7 +323,7 @@ class DiffusionSampler:
             labels = np.full(n, NUM_CLASSES)
         labels = np.asarray(labels, dtype="int32").reshape(-1)
         if len(labels) != n or labels.min() < 0 or labels.max() > NUM_CLASSES:
-            raise ValueError(f"need {n} labels in 0..{NUM_CLASSES - 1} (or {NUM_CLASSES} for none)")
+            raise SettingsError(f"need {n} labels in 0..{NUM_CLASSES - 1} (or {NUM_CLASSES} for none)")
         times = sampling_timesteps(self.model.schedule.steps, steps)
         rng = np.random.default_rng(seed)
         images, trajectory = [], []
@@ -336,7 +351,7 @@ def train_diffusion(model: DiffusionModel, data, epochs: int, run_dir, name: str
 
     from aigc_course.data.images import scale_images
     from aigc_course.runtime import keras_xla_allowed
-    from aigc_course.training import fit_resumable
+    from aigc_course.training import fit_resumable, warmup_cosine
 
     x_train = scale_images(data.x_train, "symmetric")
     train = (tf.data.Dataset.from_tensor_slices((x_train, data.y_train.astype("int32")))
@@ -348,8 +363,7 @@ def train_diffusion(model: DiffusionModel, data, epochs: int, run_dir, name: str
                                               data.y_val.astype("int32"))).batch(500)
     total = max(1, epochs * (steps_per_epoch or len(x_train) // batch_size))
     warmup = min(200, max(total // 10, 1))
-    schedule = keras.optimizers.schedules.CosineDecay(0.0, max(total - warmup, 1), alpha=0.05,
-                                                      warmup_target=learning_rate, warmup_steps=warmup)
+    schedule = warmup_cosine(learning_rate, total, warmup, final_ratio=0.05)
     with keras_xla_allowed():
         model.compile(optimizer=keras.optimizers.Adam(schedule, global_clipnorm=1.0), jit_compile=True)
     return fit_resumable(model, train, epochs, run_dir, name, validation_data=val, callbacks=callbacks,

@@ -13,6 +13,9 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from aigc_course.distribute import example_index, example_noise, global_mean, per_replica_value
+from aigc_course.errors import SettingsError
+
 IMAGE_SHAPE = (28, 28, 1)
 LATENT_DIM = 100
 
@@ -23,24 +26,25 @@ def bce_with_logits(labels, logits):
     return labels * ops.softplus(-logits) + (1.0 - labels) * ops.softplus(logits)
 
 
-def discriminator_loss(real_logits, fake_logits, real_label: float = 1.0):
+def discriminator_loss(real_logits, fake_logits, real_label: float = 1.0, mean=ops.mean):
     """-E[log D(x)] - E[log(1 - D(G(z)))]: the negative of the value V(D, G) that D maximises.
 
     ``real_label`` < 1 is one-sided label smoothing (e.g. 0.9): the real target is softened, the fake not.
+    ``mean`` averages over the batch (``train_step`` passes ``global_mean``: over all replicas' batches).
     """
     real = bce_with_logits(real_label * ops.ones_like(real_logits), real_logits)
     fake = bce_with_logits(ops.zeros_like(fake_logits), fake_logits)
-    return ops.mean(real) + ops.mean(fake)
+    return mean(real) + mean(fake)
 
 
-def generator_loss(fake_logits, kind: str = "non_saturating"):
+def generator_loss(fake_logits, kind: str = "non_saturating", mean=ops.mean):
     """What G minimises. ``minimax``: E[log(1 - D(G(z)))], the game as written, whose gradient vanishes
     when D confidently rejects the fakes; ``non_saturating``: -E[log D(G(z))], the same fixed point with
     strong gradients early on (Goodfellow et al. 2014, section 3)."""
     if kind == "non_saturating":
-        return ops.mean(ops.softplus(-fake_logits))
+        return mean(ops.softplus(-fake_logits))
     if kind == "minimax":
-        return -ops.mean(ops.softplus(fake_logits))
+        return -mean(ops.softplus(fake_logits))
     raise ValueError(f"unknown generator loss {kind!r}; choose 'non_saturating' or 'minimax'")
 
 
@@ -70,20 +74,21 @@ def build_mlp_discriminator(dropout: float = 0.3, name="mlp_discriminator") -> k
 
 
 def build_dcgan_generator(latent_dim: int = LATENT_DIM, num_classes: int | None = None, width: int = 64,
-                          name="dcgan_generator") -> keras.Model:
+                          name="dcgan_generator", synchronized: bool = False) -> keras.Model:
     """Noise (and a class label) -> Dense 7x7xwidth -> two stride-2 transposed convolutions -> 28x28x1.
 
     Article 000 section 5.2 starts the same design (TensorFlow's DCGAN tutorial) and breaks off; this one
     is narrower (width 64 instead of 256, 4x4 kernels) so that an epoch takes seconds on a CPU.
+    ``synchronized``: batch normalisation over the global batch of all replicas (same weights, more traffic).
     """
     noise = keras.Input((latent_dim,), name="noise")
     label = _label_input(num_classes)
     x = noise if label is None else layers.Concatenate()([noise, layers.Embedding(num_classes, 32)(label)])
     x = layers.Dense(7 * 7 * width, use_bias=False)(x)
-    x = layers.ReLU()(layers.BatchNormalization()(x))
+    x = layers.ReLU()(layers.BatchNormalization(synchronized=synchronized)(x))
     x = layers.Reshape((7, 7, width))(x)
     x = layers.Conv2DTranspose(width // 2, 4, strides=2, padding="same", use_bias=False)(x)
-    x = layers.ReLU()(layers.BatchNormalization()(x))
+    x = layers.ReLU()(layers.BatchNormalization(synchronized=synchronized)(x))
     image = layers.Conv2DTranspose(1, 4, strides=2, padding="same", activation="tanh")(x)
     return keras.Model(noise if label is None else [noise, label], image, name=name)
 
@@ -124,15 +129,19 @@ class GAN(keras.Model):
     class-conditional (``num_classes`` set). Each step: one update of D on a real and a fake batch, then
     one update of G on fresh noise. Logged per step: both losses, and D's mean output on real images
     (``d_real`` = D(x)) and on fakes (``d_fake`` = D(G(z))).
+
+    ``for_check``: the noise of a step is not drawn but computed from each real image (``example_noise``),
+    so a step is the same however the batch is split over replicas (``aigc_course.distribute``).
     """
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, latent_dim: int = LATENT_DIM,
-                 num_classes: int | None = None, seed: int = 0, **kwargs):
+                 num_classes: int | None = None, seed: int = 0, for_check: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
         self.latent_dim = latent_dim
         self.num_classes = num_classes
+        self.for_check = for_check
         self.noise_seed = keras.random.SeedGenerator(seed)
         self.trackers = {name: keras.metrics.Mean(name=name) for name in ("d_loss", "g_loss", "d_real", "d_fake")}
 
@@ -180,27 +189,34 @@ class GAN(keras.Model):
             raise ValueError("a conditional GAN needs (images, labels) batches")
         return images, (None if self.num_classes is None else ops.cast(labels, "int32"))
 
+    def _noise(self, real, draw: int):
+        """The latent noise of a step's ``draw`` (0: D's update, 1: G's), one row per real image: drawn at
+        random, or in check mode computed from each image."""
+        if self.for_check:
+            return example_noise(real, self.latent_dim, salt=draw)
+        return keras.random.normal((ops.shape(real)[0], self.latent_dim), seed=self.noise_seed)
+
     def train_step(self, data):
         import tensorflow as tf
 
         real, labels = self._unpack(data)
-        batch = ops.shape(real)[0]
-        noise = keras.random.normal((batch, self.latent_dim), seed=self.noise_seed)
+        noise = self._noise(real, 0)
         with tf.GradientTape() as tape:
             fake = self(noise, labels, training=True)
             real_logits = self.discriminator_logits(real, labels, training=True)
             fake_logits = self.discriminator_logits(fake, labels, training=True)
-            d_loss = discriminator_loss(real_logits, fake_logits, self.real_label)
+            d_loss = discriminator_loss(real_logits, fake_logits, self.real_label, mean=global_mean)
         weights = self.discriminator.trainable_variables
         self.d_optimizer.apply_gradients(zip(tape.gradient(d_loss, weights), weights))
 
-        noise = keras.random.normal((batch, self.latent_dim), seed=self.noise_seed)
+        noise = self._noise(real, 1)
         with tf.GradientTape() as tape:
             fake_logits_g = self.discriminator_logits(self(noise, labels, training=True), labels, training=True)
-            g_loss = generator_loss(fake_logits_g, self.g_loss_kind)
+            g_loss = generator_loss(fake_logits_g, self.g_loss_kind, mean=global_mean)
         weights = self.generator.trainable_variables
         self.g_optimizer.apply_gradients(zip(tape.gradient(g_loss, weights), weights))
 
+        d_loss, g_loss = per_replica_value(d_loss), per_replica_value(g_loss)
         for name, value in (("d_loss", d_loss), ("g_loss", g_loss), ("d_real", ops.mean(ops.sigmoid(real_logits))),
                             ("d_fake", ops.mean(ops.sigmoid(fake_logits)))):
             self.trackers[name].update_state(value)
@@ -217,7 +233,7 @@ class GAN(keras.Model):
                 labels = np.arange(n) % self.num_classes
             labels = np.asarray(labels, dtype="int32").reshape(-1)
             if len(labels) != n or labels.min() < 0 or labels.max() >= self.num_classes:
-                raise ValueError(f"need {n} labels in 0..{self.num_classes - 1}, got {labels[:10]}...")
+                raise SettingsError(f"need {n} labels in 0..{self.num_classes - 1}, got {labels[:10]}...")
         return self._generate_in_batches(self.fixed_noise(n, seed), labels, batch_size)
 
     def _generate_in_batches(self, noise, condition, batch_size: int) -> np.ndarray:
@@ -228,10 +244,10 @@ class GAN(keras.Model):
             parts.append(np.asarray(self(noise[start:start + batch_size], chunk)))
         return np.concatenate(parts)
 
-def code_loss(codes, code_logits):
+def code_loss(codes, code_logits, mean=ops.mean):
     """Cross-entropy -log Q(c | x) of the codes ``c`` under Q's logits, averaged: minus the InfoGAN lower
     bound on the mutual information I(c; G(z, c)), up to the constant entropy H(c)."""
-    return ops.mean(keras.losses.sparse_categorical_crossentropy(codes, code_logits, from_logits=True))
+    return mean(keras.losses.sparse_categorical_crossentropy(codes, code_logits, from_logits=True))
 
 
 class InfoGAN(GAN):
@@ -247,8 +263,9 @@ class InfoGAN(GAN):
     """
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, codes: int = 10,
-                 info_weight: float = 1.0, latent_dim: int = LATENT_DIM, seed: int = 0, **kwargs):
-        super().__init__(generator, discriminator, latent_dim, None, seed=seed, **kwargs)
+                 info_weight: float = 1.0, latent_dim: int = LATENT_DIM, seed: int = 0, for_check: bool = False,
+                 **kwargs):
+        super().__init__(generator, discriminator, latent_dim, None, seed=seed, for_check=for_check, **kwargs)
         self.codes, self.info_weight = codes, info_weight
         self.trackers["info_loss"] = keras.metrics.Mean(name="info_loss")
 
@@ -272,34 +289,39 @@ class InfoGAN(GAN):
         """Q(c | x) for each image, as a NumPy array (N, codes)."""
         return np.asarray(ops.softmax(self.discriminator_outputs(images)[1]))
 
-    def _random_codes(self, batch):
-        return keras.random.randint((batch,), 0, self.codes, seed=self.noise_seed, dtype="int32")
+    def _random_codes(self, real, draw: int):
+        """The codes of a step's ``draw``, one per real image: drawn uniformly, or in check mode computed
+        from each image."""
+        if self.for_check:
+            return example_index(real, self.codes, salt=draw)
+        return keras.random.randint((ops.shape(real)[0],), 0, self.codes, seed=self.noise_seed, dtype="int32")
 
     def train_step(self, data):
         import tensorflow as tf
 
         real = data[0] if isinstance(data, (tuple, list)) else data
-        batch = ops.shape(real)[0]
-        noise = keras.random.normal((batch, self.latent_dim), seed=self.noise_seed)
-        codes = self._random_codes(batch)
+        noise = self._noise(real, 0)
+        codes = self._random_codes(real, 0)
         with tf.GradientTape() as tape:
             fake = self(noise, codes, training=True)
             real_logits, _ = self.discriminator_outputs(real, training=True)
             fake_logits, fake_code_logits = self.discriminator_outputs(fake, training=True)
-            d_loss = discriminator_loss(real_logits, fake_logits, self.real_label)
-            d_total = d_loss + self.info_weight * code_loss(codes, fake_code_logits)
+            d_loss = discriminator_loss(real_logits, fake_logits, self.real_label, mean=global_mean)
+            d_total = d_loss + self.info_weight * code_loss(codes, fake_code_logits, mean=global_mean)
         weights = self.discriminator.trainable_variables
         self.d_optimizer.apply_gradients(zip(tape.gradient(d_total, weights), weights))
 
-        noise = keras.random.normal((batch, self.latent_dim), seed=self.noise_seed)
-        codes = self._random_codes(batch)
+        noise = self._noise(real, 1)
+        codes = self._random_codes(real, 1)
         with tf.GradientTape() as tape:
             logits_g, code_logits_g = self.discriminator_outputs(self(noise, codes, training=True), training=True)
-            g_loss = generator_loss(logits_g, self.g_loss_kind)
-            info_loss = code_loss(codes, code_logits_g)
+            g_loss = generator_loss(logits_g, self.g_loss_kind, mean=global_mean)
+            info_loss = code_loss(codes, code_logits_g, mean=global_mean)
             g_total = g_loss + self.info_weight * info_loss
         weights = self.generator.trainable_variables
         self.g_optimizer.apply_gradients(zip(tape.gradient(g_total, weights), weights))
+
+        d_loss, g_loss, info_loss = (per_replica_value(value) for value in (d_loss, g_loss, info_loss))
 
         for name, value in (("d_loss", d_loss), ("g_loss", g_loss), ("info_loss", info_loss),
                             ("d_real", ops.mean(ops.sigmoid(real_logits))),
@@ -314,24 +336,28 @@ class InfoGAN(GAN):
     def sample(self, n: int, seed: int = 0, labels=None, batch_size: int = 500, codes=None) -> np.ndarray:
         """``n`` images in [-1, 1]: noise and codes drawn from ``seed`` (or the ``codes`` you give)."""
         if labels is not None:
-            raise ValueError("an InfoGAN is not class-conditional: its codes are not digit labels "
+            raise SettingsError("an InfoGAN is not class-conditional: its codes are not digit labels "
                              "(pass codes=..., or use the conditional cdcgan-mnist to ask for a digit)")
         codes = self.sample_codes(n, seed) if codes is None else np.asarray(codes, dtype="int32").reshape(-1)
         if len(codes) != n or codes.min() < 0 or codes.max() >= self.codes:
-            raise ValueError(f"need {n} codes in 0..{self.codes - 1}, got {codes[:10]}...")
+            raise SettingsError(f"need {n} codes in 0..{self.codes - 1}, got {codes[:10]}...")
         return self._generate_in_batches(self.fixed_noise(n, seed), codes, batch_size)
 
 
 def build_gan(kind: str, num_classes: int | None = None, latent_dim: int = LATENT_DIM, seed: int = 0,
-              dropout: float = 0.3, codes: int | None = None) -> GAN:
+              dropout: float = 0.3, codes: int | None = None, for_check: bool = False) -> GAN:
     """``kind`` 'mlp' or 'dcgan'; ``num_classes`` makes the DCGAN class-conditional; ``codes`` makes it an
-    InfoGAN with a categorical code of that many categories."""
+    InfoGAN with a categorical code of that many categories.
+
+    ``for_check``: the same networks and weights, but the step's noise (and codes) computed from each real
+    image and batch normalisation over the global batch, so a step on several replicas is exactly the
+    single-device step (``aigc_course.distribute``); pass ``dropout=0`` too."""
     if codes is not None:
         if kind != "dcgan" or num_classes is not None:
             raise ValueError("the course's InfoGAN is an unconditional DCGAN: use kind='dcgan' without num_classes")
-        gan = InfoGAN(build_dcgan_generator(latent_dim, num_classes=codes),
+        gan = InfoGAN(build_dcgan_generator(latent_dim, num_classes=codes, synchronized=for_check),
                       build_dcgan_discriminator(dropout=dropout, codes=codes), codes, latent_dim=latent_dim,
-                      seed=seed, name="infogan")
+                      seed=seed, for_check=for_check, name="infogan")
         gan.build()
         return gan
     if kind == "mlp":
@@ -339,12 +365,13 @@ def build_gan(kind: str, num_classes: int | None = None, latent_dim: int = LATEN
             raise ValueError("the course's conditional GAN is the DCGAN: use kind='dcgan'")
         generator, discriminator = build_mlp_generator(latent_dim), build_mlp_discriminator(dropout)
     elif kind == "dcgan":
-        generator = build_dcgan_generator(latent_dim, num_classes)
+        generator = build_dcgan_generator(latent_dim, num_classes, synchronized=for_check)
         discriminator = build_dcgan_discriminator(num_classes, dropout=dropout)
     else:
         raise ValueError(f"unknown GAN kind {kind!r}; choose 'mlp' or 'dcgan'")
     prefix = "c" if num_classes else ""
-    gan = GAN(generator, discriminator, latent_dim, num_classes, seed=seed, name=f"{prefix}{kind}_gan")
+    gan = GAN(generator, discriminator, latent_dim, num_classes, seed=seed, for_check=for_check,
+              name=f"{prefix}{kind}_gan")
     gan.build()
     return gan
 

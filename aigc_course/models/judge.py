@@ -56,11 +56,11 @@ def judge_datasets(data, batch_size: int = 128, seed: int = 0):
 def train_judge(data, epochs: int, run_dir, name: str, batch_size: int = 128, seed: int = 0,
                 verbose="auto"):
     """Train a judge on ``data`` (an ``ImageData``) for ``epochs`` epochs, resumably; return (model, result)."""
-    from aigc_course.training import fit_resumable
+    from aigc_course.training import fit_resumable, warmup_cosine
 
     train, val = judge_datasets(data, batch_size, seed)
     steps = epochs * len(train)
-    schedule = keras.optimizers.schedules.CosineDecay(1e-3, decay_steps=max(steps, 1), alpha=0.02)
+    schedule = warmup_cosine(1e-3, steps, final_ratio=0.02)
     model = compile_judge(build_judge(len(data.class_names), name=name.replace("-", "_")), schedule)
     result = fit_resumable(model, train, epochs, run_dir, name, validation_data=val, verbose=verbose)
     return model, result

@@ -12,6 +12,8 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from aigc_course.distribute import example_noise, global_mean, per_replica_value
+
 IMAGE_SHAPE = (28, 28, 1)
 LOG_2PI = math.log(2 * math.pi)
 
@@ -84,13 +86,19 @@ def build_decoder(latent_dim: int, width: int = 32, name="decoder") -> keras.Mod
 class VAE(keras.Model):
     """Encoder q(z|x), decoder p(x|z), prior N(0, I). ``fit`` on gray images in [0, 1]: each batch is
     binarised afresh; the loss is the negative ELBO -E_q[log p(x|z)] + beta KL(q(z|x) || p(z)) in nats per
-    image, and ``reconstruction``, ``kl`` and ``loss`` are logged (validation data: already binary)."""
+    image, and ``reconstruction``, ``kl`` and ``loss`` are logged (validation data: already binary).
 
-    def __init__(self, latent_dim: int = 16, beta: float = 1.0, width: int = 32, seed: int = 0, **kwargs):
+    ``for_check``: the same networks, but no random draw in a training step: the images are binarised at
+    1/2 and the eps of z = mean + sigma * eps is computed from each image (``example_noise``), so a step is
+    the same however the batch is split over replicas (``aigc_course.distribute``)."""
+
+    def __init__(self, latent_dim: int = 16, beta: float = 1.0, width: int = 32, seed: int = 0,
+                 for_check: bool = False, **kwargs):
         super().__init__(**kwargs)
         if beta <= 0:
             raise ValueError(f"beta={beta}: the KL weight must be > 0 (1 is the true ELBO)")
         self.latent_dim, self.beta, self.width = latent_dim, beta, width
+        self.for_check = for_check
         self.encoder = build_encoder(latent_dim, width)
         self.decoder = build_decoder(latent_dim, width)
         self.noise_seed = keras.random.SeedGenerator(seed)
@@ -113,13 +121,18 @@ class VAE(keras.Model):
     def elbo_terms(self, binary_images, training=False):
         """(reconstruction = -log p(x|z) with one z ~ q, kl), each per image."""
         mean, log_var = self.encoder(binary_images, training=training)
-        z = reparameterize(mean, log_var, self.noise_seed)
+        if self.for_check:  # eps a fixed function of each image instead of a draw
+            z = mean + ops.exp(0.5 * log_var) * example_noise(binary_images, self.latent_dim)
+        else:
+            z = reparameterize(mean, log_var, self.noise_seed)
         logits = self.decoder(z, training=training)
         return -bernoulli_log_likelihood(binary_images, logits), kl_diagonal_gaussians(mean, log_var)
 
-    def _step(self, binary_images, training):
+    def _step(self, binary_images, training, mean=ops.mean):
+        """(loss, reconstruction, kl): ``mean`` averages the loss over the batch (``train_step`` passes
+        ``global_mean``: over all replicas' batches)."""
         reconstruction, kl = self.elbo_terms(binary_images, training=training)
-        loss = ops.mean(reconstruction + self.beta * kl)
+        loss = mean(reconstruction + self.beta * kl)
         return loss, reconstruction, kl
 
     def _update(self, loss, reconstruction, kl):
@@ -132,12 +145,15 @@ class VAE(keras.Model):
         import tensorflow as tf
 
         images = data[0] if isinstance(data, (tuple, list)) else data
-        binary = ops.cast(keras.random.uniform(ops.shape(images), seed=self.noise_seed) < images, "float32")
+        if self.for_check:
+            binary = ops.cast(images > 0.5, "float32")
+        else:
+            binary = ops.cast(keras.random.uniform(ops.shape(images), seed=self.noise_seed) < images, "float32")
         with tf.GradientTape() as tape:
-            loss, reconstruction, kl = self._step(binary, training=True)
+            loss, reconstruction, kl = self._step(binary, training=True, mean=global_mean)
         gradients = tape.gradient(loss, self.trainable_variables)
         self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
-        return self._update(loss, reconstruction, kl)
+        return self._update(per_replica_value(loss), reconstruction, kl)
 
     def test_step(self, data):
         images = data[0] if isinstance(data, (tuple, list)) else data
@@ -201,14 +217,13 @@ def train_vae(vae: VAE, data, epochs: int, run_dir, name: str, batch_size: int =
     import tensorflow as tf
 
     from aigc_course.data.images import image_pipeline
-    from aigc_course.training import fit_resumable
+    from aigc_course.training import fit_resumable, warmup_cosine
 
     train = image_pipeline(data.x_train, batch_size=batch_size, value_range="unit", seed=seed, drop_remainder=True)
     if steps_per_epoch:
         train = train.take(steps_per_epoch)
     val = tf.data.Dataset.from_tensor_slices(binarize(data.x_val, seed=0)).batch(500)
     steps = max(1, epochs * (steps_per_epoch or len(data.x_train) // batch_size))
-    vae.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(
-        learning_rate, steps, alpha=0.05)))
+    vae.compile(optimizer=keras.optimizers.Adam(warmup_cosine(learning_rate, steps, final_ratio=0.05)))
     return fit_resumable(vae, train, epochs, run_dir, name, validation_data=val, callbacks=callbacks,
                          verbose=verbose)
