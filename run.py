@@ -80,7 +80,9 @@ def install_steps(python, requirements: Path = REQUIREMENTS) -> list[list[str]]:
 
 
 def check_python(version=sys.version_info) -> str | None:
-    """None if this Python can build the course's venv, else a message with the fix."""
+    """None if this Python can build the course's venv, else a message with the fix.
+
+    (This file parses on older Pythons too, so that they get this message rather than a syntax error.)"""
     if tuple(version[:2]) >= MIN_PYTHON:
         return None
     return (f"需要 Python {MIN_PYTHON[0]}.{MIN_PYTHON[1]} 或更高 (推荐 3.11), 当前是 "
@@ -92,6 +94,10 @@ def ensure_venv(venv: Path = VENV, requirements: Path = REQUIREMENTS) -> int:
     """Create the venv and install ``requirements`` into it when needed; return 0, or the failing step's exit code."""
     python = venv_python(venv)
     if not python.is_file():
+        problem = check_python()
+        if problem:
+            print(f"[run.py] 错误 (error): {problem}", file=sys.stderr)
+            return 1
         say(f"creating {venv.name} with {sys.executable}")
         code = subprocess.call([sys.executable, "-m", "venv", str(venv)])
         if code != 0:
@@ -129,10 +135,6 @@ def run_child(argv: list[str], env: dict[str, str], replace_process: bool = os.n
 
 def main(argv=None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    problem = check_python()
-    if problem:
-        print(f"[run.py] 错误 (error): {problem}", file=sys.stderr)
-        return 1
     os.chdir(REPO)
     code = ensure_venv()
     if code != 0:

@@ -94,8 +94,12 @@ def cmd_train(args) -> int:
     card.update(entry.evaluate(model))
     card["devices"] = int(strategy.num_replicas_in_sync)
     out = Path(args.out or run_dir / f"{args.name}.weights.h5")
-    save_checkpoint(model, out, args.name, card)
-    print(f"saved {out}")
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if args.workers > 1 and resolver is not None and resolver.task_id != 0:
+        print(f"worker {resolver.task_id}: the final weights are saved by worker 0 (the same weights)")
+    else:
+        save_checkpoint(model, out, args.name, card)
+        print(f"saved {out}")
     print(json.dumps({"name": args.name, **card}, ensure_ascii=False))
     return 0
 

@@ -3,7 +3,7 @@ subprocess smoke test; errors the user can fix are one line with exit 2, bugs ke
 
 import pytest
 
-from conftest import call_cli, last_json, requires_model_data, run_cli
+from conftest import REPO, call_cli, last_json, requires_model_data, run_cli
 
 EXPECTED_NAMES = ["judge-mnist", "charlstm-tang", "charlstm-shakespeare", "dcgan-mnist", "vae-mnist",
                   "gpt-tang", "gpt-shakespeare", "ddpm-mnist"]
@@ -117,3 +117,25 @@ def test_an_unexpected_exception_keeps_its_traceback(monkeypatch):
     monkeypatch.setattr(cli, "cmd_list", bad_input)
     result = call_cli("list")
     assert result.returncode == 2 and result.stderr.strip() == "错误 (error): top_p must be in (0, 1]"
+
+
+def documented_evaluate_keys() -> set[str]:
+    """The keys of the README's `evaluate` table (a row's first cell may name several, split by ' / ')."""
+    import re
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## `evaluate` 输出的 JSON 键", 1)[1].split("\n## ", 1)[0]
+    return {key for row in table.splitlines() if row.startswith("| `")
+            for key in re.findall(r"`([a-z_]+)`", row.split("|")[1])}
+
+
+def test_every_key_evaluate_prints_is_documented(shipped_metrics):
+    from aigc_course.checkpoints import shipped_path
+    from aigc_course.zoo import MODELS
+
+    documented = documented_evaluate_keys()
+    assert {"name", "val_nats_per_char", "label_match", "iw_nll"} <= documented
+    for name in MODELS:
+        if shipped_path(name).is_file():
+            undocumented = set(shipped_metrics(name)) - documented
+            assert not undocumented, f"{name} prints keys the README does not list: {undocumented}"

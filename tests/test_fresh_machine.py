@@ -50,7 +50,11 @@ def fresh_machine(tmp_path, monkeypatch):
     monkeypatch.setenv("AIGC_COURSE_DATA", "")
     monkeypatch.setenv("AIGC_COURSE_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("AIGC_COURSE_OFFLINE", "0")
-    return tmp_path / "cache"
+    from aigc_course.data.poems import load_tang_poems
+
+    load_tang_poems.cache_clear()  # parsed poems are kept per process: read them afresh from the new cache
+    yield tmp_path / "cache"
+    load_tang_poems.cache_clear()
 
 
 def test_every_loader_downloads_through_the_mirror_and_verifies(fresh_machine, serve, monkeypatch, capsys):

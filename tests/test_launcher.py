@@ -90,6 +90,16 @@ def test_ensure_venv_installs_once_per_requirements_change(tmp_path, monkeypatch
     assert len(calls) == 1 and run.requirements_changed(requirements, venv / run.STAMP_NAME)  # retried next time
 
 
+def test_ensure_venv_refuses_an_old_python_before_creating_anything(tmp_path, monkeypatch, capsys):
+    calls = []
+    monkeypatch.setattr(run.subprocess, "call", lambda argv, **kwargs: calls.append(argv) or 0)
+    too_old = run.check_python((3, 8, 18))
+    monkeypatch.setattr(run, "check_python", lambda: too_old)
+    assert run.ensure_venv(tmp_path / ".venv", REPO / "requirements.txt") == 1
+    assert calls == [] and not (tmp_path / ".venv").exists()
+    assert "3.8" in capsys.readouterr().err
+
+
 def test_main_dispatches_and_returns_the_child_exit_code(monkeypatch):
     started = []
     monkeypatch.setattr(run, "ensure_venv", lambda: 0)

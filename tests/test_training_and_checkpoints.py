@@ -28,6 +28,19 @@ def tiny_data():
     return tf.data.Dataset.from_tensor_slices((x, y)).batch(32)
 
 
+def CountBatches():
+    """A callback that counts the training steps a ``fit`` call actually runs."""
+    import keras
+
+    class Counter(keras.callbacks.Callback):
+        steps = 0
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.steps += 1
+
+    return Counter()
+
+
 def test_interrupted_run_resumes_from_last_epoch(tmp_path):
     from aigc_course.runtime import set_seed
 
@@ -37,12 +50,22 @@ def test_interrupted_run_resumes_from_last_epoch(tmp_path):
     fit_resumable(first, data, 2, tmp_path, "tiny", verbose=0)  # "interrupted" after 2 of 4 epochs
     state = read_state(tmp_path)
     assert state["epoch"] == 2 and len(state["history"]["loss"]) == 2
-    resumed = tiny_model()
-    result = fit_resumable(resumed, data, 4, tmp_path, "tiny", verbose=0)
+    first_history = list(state["history"]["loss"])
+
+    resumed = tiny_model()  # fresh weights: only the checkpoint can bring the first run back
+    counter = CountBatches()
+    result = fit_resumable(resumed, data, 4, tmp_path, "tiny", verbose=0, callbacks=[counter])
+    assert counter.steps == 2 * 2                                     # ran only the 2 remaining epochs
+    assert result["history"]["loss"][:2] == first_history             # the first run's history is kept
     assert len(result["history"]["loss"]) == 4
-    assert result["history"]["loss"][2] < result["history"]["loss"][0]  # continued, not restarted
+    assert result["history"]["loss"][2] < first_history[0]            # continued from trained weights
+    assert resumed.optimizer.iterations.numpy() == 4 * 2              # optimizer state came back too
     assert sorted(p.name for p in tmp_path.glob("*.weights.h5")) == ["epoch-0004.weights.h5"]
-    assert resumed.optimizer.iterations.numpy() == 4 * 2  # optimizer state came back too
+
+    # a finished run is not trained again
+    again = CountBatches()
+    fit_resumable(tiny_model(), data, 4, tmp_path, "tiny", verbose=0, callbacks=[again])
+    assert again.steps == 0
 
 
 def test_run_dir_of_another_model_is_refused(tmp_path):

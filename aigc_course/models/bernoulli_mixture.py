@@ -10,11 +10,11 @@ from __future__ import annotations
 import numpy as np
 
 
-def binarize(images, threshold: float = 0.5) -> np.ndarray:
-    """uint8 or [0, 1] images (N, 28, 28[, 1]) -> float (N, 784) of 0/1 pixels."""
-    array = np.asarray(images, dtype="float32")
-    if array.max() > 1.0:
-        array = array / 255.0
+def threshold_pixels(images, threshold: float = 0.5) -> np.ndarray:
+    """Images (N, 28, 28[, 1]), uint8 (0-255) or float in [0, 1], -> float (N, 784) of 0/1 pixels: each pixel
+    is 1 where it is brighter than ``threshold`` (deterministic; compare ``models.vae.binarize``, which draws)."""
+    array = np.asarray(images)
+    array = array / 255.0 if array.dtype == np.uint8 else array.astype("float32")
     return (array.reshape(len(array), -1) > threshold).astype("float64")
 
 
@@ -42,7 +42,7 @@ class BernoulliMixtureClassModel:
         self.seed = seed
 
     def fit(self, images, labels) -> "BernoulliMixtureClassModel":
-        pixels, labels = binarize(images), np.asarray(labels)
+        pixels, labels = threshold_pixels(images), np.asarray(labels)
         rng = np.random.default_rng(self.seed)
         self.class_log_prior = np.log(np.bincount(labels, minlength=self.num_classes) / len(labels))
         self.weights = np.zeros((self.num_classes, self.num_components))
@@ -73,7 +73,7 @@ class BernoulliMixtureClassModel:
 
     def log_likelihood_per_class(self, images) -> np.ndarray:
         """log p(x | y) for every image and class: (N, num_classes), in nats."""
-        pixels = binarize(images)
+        pixels = threshold_pixels(images)
         return np.stack([
             _logsumexp(_log_bernoulli(pixels, self.means[y]) + np.log(self.weights[y]), axis=1)
             for y in range(self.num_classes)], axis=1)

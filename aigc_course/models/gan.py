@@ -337,7 +337,7 @@ class InfoGAN(GAN):
         """``n`` images in [-1, 1]: noise and codes drawn from ``seed`` (or the ``codes`` you give)."""
         if labels is not None:
             raise SettingsError("an InfoGAN is not class-conditional: its codes are not digit labels "
-                             "(pass codes=..., or use the conditional cdcgan-mnist to ask for a digit)")
+                                "(pass codes=..., or use the conditional cdcgan-mnist to ask for a digit)")
         codes = self.sample_codes(n, seed) if codes is None else np.asarray(codes, dtype="int32").reshape(-1)
         if len(codes) != n or codes.min() < 0 or codes.max() >= self.codes:
             raise SettingsError(f"need {n} codes in 0..{self.codes - 1}, got {codes[:10]}...")
