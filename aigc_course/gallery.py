@@ -72,12 +72,12 @@ def intro_section(out_dir: Path) -> str:
         model = BernoulliMixtureClassModel(num_components=components, iterations=20).fit(
             data.x_train, data.y_train)
         samples = model.sample(labels, seed=components)
-        figure = show_images(samples, ncols=16,
+        figure = show_images(samples, ncols=16, value_range=(0, 1),
                              title=f"生成式模型 p(x|y): 每类 {components} 个伯努利分量, 每行两个数字")
         parts.append(f'<img src="{_save_figure(figure, out_dir / f"00_bernoulli_k{components}.png")}">')
         heldout_nll = -model.log_likelihood(data.x_val).mean()
         generated = model.sample(np.tile(np.arange(10), 100), seed=components + 100)
-        metrics = judge.report(generated, data.x_train[:2000], data.x_val)
+        metrics = judge.report(generated, data.x_train[:2000], data.x_val, value_range=(0, 1))
         rows[f"伯努利混合 K={components}"] = {
             "generative_accuracy": float((model.predict(data.x_val) == data.y_val).mean()),
             "heldout_nll_nats": float(heldout_nll), **metrics}
@@ -97,7 +97,7 @@ def text_section(out_dir: Path, name: str) -> str:
 
     entry = get_entry(name)
     model, card = load_trained(name)
-    vocab = vocabulary(name, card)
+    vocab = vocabulary(entry.corpus, card)
     generator = entry.generator(model, vocab)
     chapter = entry.chapter
     settings = DecodingSettings("top_p", top_p=0.9)
@@ -149,7 +149,7 @@ def gan_section(out_dir: Path, name: str) -> str:
     labels = np.repeat(np.arange(10), 8) if conditional else None
     images = model.sample(80 if conditional else 64, seed=0, labels=labels)
     title = f"{name}: " + ("第 k 行要求画数字 k" if conditional else "64 个样本")
-    figure = show_images(images, ncols=8, title=title)
+    figure = show_images(images, ncols=8, title=title, value_range=model.value_range)
     keys = ("fid_judge", "fid_judge_real", "judge_confidence", "class_share_min", "class_share_max", "label_match",
             "code_purity")
     rows = {name: {key: card[key] for key in keys if key in card}}
@@ -169,9 +169,10 @@ def vae_section(out_dir: Path, name: str) -> str:
     if model.latent_dim == 2:
         grid = np.array([NormalDist().inv_cdf(p) for p in np.linspace(0.03, 0.97, 12)], "float32")
         images = model.decode(np.array([[x, y] for y in grid[::-1] for x in grid], "float32"))
-        figure = show_images(images, ncols=12, title=f"{name}: 潜在平面上的解码网格")
+        figure = show_images(images, ncols=12, title=f"{name}: 潜在平面上的解码网格", value_range=model.value_range)
     else:
-        figure = show_images(model.sample(64, seed=0), ncols=8, title=f"{name}: 从先验 N(0, I) 采样 (像素概率)")
+        figure = show_images(model.sample(64, seed=0), ncols=8, title=f"{name}: 从先验 N(0, I) 采样 (像素概率)",
+                             value_range=model.value_range)
     keys = ("negative_elbo", "iw_nll", "iw_samples", "fid_judge", "judge_confidence", "class_share_min")
     rows = {name: {key: card[key] for key in keys if key in card}}
     return (f"<h2>第03章 VAE: {html.escape(name)}</h2><p>训练 {card.get('train_seconds', 0):.0f} 秒, "
@@ -186,12 +187,13 @@ def diffusion_section(out_dir: Path, name: str) -> str:
 
     model, card = load_trained(name)
     images, trajectory = model.sample(32, steps=50, seed=0, trajectory_every=7)
-    figures = [show_images(images, ncols=8, title=f"{name}: DDIM 50 步, 不给标签")]
+    figures = [show_images(images, ncols=8, title=f"{name}: DDIM 50 步, 不给标签", value_range=model.value_range)]
     labels = np.repeat(np.arange(10), 8)
     guided = model.sample(len(labels), steps=50, labels=labels, guidance=DIFFUSION_GUIDANCE, seed=1)
-    figures.append(show_images(guided, ncols=8, title=f"第 k 行要求画数字 k (引导强度 w = {DIFFUSION_GUIDANCE:g})"))
+    figures.append(show_images(guided, ncols=8, title=f"第 k 行要求画数字 k (引导强度 w = {DIFFUSION_GUIDANCE:g})",
+                               value_range=model.value_range))
     frames = np.concatenate([frames[:4] for _, frames in trajectory])
-    figures.append(show_images(np.clip(frames, -1, 1), ncols=4,
+    figures.append(show_images(frames, ncols=4, value_range=model.value_range,
                                title="去噪轨迹: 每行是一个时刻 t = " + ", ".join(str(t) for t, _ in trajectory)))
     keys = ("fid_judge", "fid_judge_real", "judge_confidence", "class_share_min", "class_share_max",
             "label_match", "sampling_seconds")

@@ -35,9 +35,10 @@ def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
     return float(max(distance, 0.0))
 
 
-def as_judge_input(images) -> np.ndarray:
-    """Any image batch (uint8, [0, 1] or [-1, 1]; with or without channel) -> float32 (N, 28, 28, 1) in [0, 1]."""
-    return to_display(images)[..., None]
+def as_judge_input(images, value_range=None) -> np.ndarray:
+    """An image batch (uint8, or float with its ``value_range``; with or without channel) -> float32 (N, 28, 28, 1)
+    in [0, 1], what the judge reads."""
+    return to_display(images, value_range)[..., None]
 
 
 @dataclass
@@ -58,35 +59,38 @@ class Judge:
             [self.classifier.get_layer(FEATURE_LAYER).output, self.classifier.outputs[0]],
         )
 
-    def _run(self, images) -> tuple[np.ndarray, np.ndarray]:
+    def _run(self, images, value_range=None) -> tuple[np.ndarray, np.ndarray]:
         """(features, logits) in batches; a direct call is faster than ``predict`` for a few thousand images."""
-        inputs = as_judge_input(images)
+        inputs = as_judge_input(images, value_range)
         outputs = [self._features_and_logits(inputs[start:start + self.batch_size], training=False)
                    for start in range(0, len(inputs), self.batch_size)]
         return (np.concatenate([np.asarray(features) for features, _ in outputs]),
                 np.concatenate([np.asarray(logits) for _, logits in outputs]))
 
-    def features(self, images) -> np.ndarray:
-        return self._run(images)[0]
+    # Every method takes uint8 images, or float images with their ``value_range`` ((0, 1) or (-1, 1))
+    def features(self, images, value_range=None) -> np.ndarray:
+        return self._run(images, value_range)[0]
 
-    def probabilities(self, images) -> np.ndarray:
-        return softmax(self._run(images)[1])
+    def probabilities(self, images, value_range=None) -> np.ndarray:
+        return softmax(self._run(images, value_range)[1])
 
-    def predict(self, images) -> np.ndarray:
-        return self.probabilities(images).argmax(axis=1)
+    def predict(self, images, value_range=None) -> np.ndarray:
+        return self.probabilities(images, value_range).argmax(axis=1)
 
-    def accuracy(self, images, labels) -> float:
-        return float((self.predict(images) == np.asarray(labels)).mean())
+    def accuracy(self, images, labels, value_range=None) -> float:
+        return float((self.predict(images, value_range) == np.asarray(labels)).mean())
 
-    def fid(self, images_a, images_b) -> float:
-        return frechet_distance(self.features(images_a), self.features(images_b))
+    def fid(self, images_a, images_b, value_range=None) -> float:
+        """FID-judge between two batches (``value_range`` for whichever of them is float)."""
+        return frechet_distance(self.features(images_a, value_range), self.features(images_b, value_range))
 
-    def report(self, generated, reference, heldout=None) -> dict:
-        """The course's image metrics for ``generated`` (and the real-vs-real floor when ``heldout``)."""
-        features, logits = self._run(generated)
+    def report(self, generated, reference, heldout=None, value_range=None) -> dict:
+        """The course's image metrics for ``generated`` (in ``value_range`` when float) against the real
+        ``reference`` images, and the real-vs-real floor when ``heldout`` is given."""
+        features, logits = self._run(generated, value_range)
         probs = softmax(logits)
         shares = np.bincount(probs.argmax(axis=1), minlength=len(self.class_names)) / len(probs)
-        reference_features = self.features(reference)
+        reference_features = self.features(reference, value_range)
         result = {
             "fid_judge": frechet_distance(features, reference_features),
             "judge_confidence": float(probs.max(axis=1).mean()),
@@ -94,13 +98,13 @@ class Judge:
             "class_share_max": float(shares.max()),
         }
         if heldout is not None:
-            result["fid_judge_real"] = frechet_distance(self.features(heldout), reference_features)
+            result["fid_judge_real"] = frechet_distance(self.features(heldout, value_range), reference_features)
         return result
 
 
-def class_histogram(judge: Judge, images) -> np.ndarray:
+def class_histogram(judge: Judge, images, value_range=None) -> np.ndarray:
     """How many images the judge puts in each class (a flat histogram means no mode collapse)."""
-    return np.bincount(judge.predict(images), minlength=len(judge.class_names))
+    return np.bincount(judge.predict(images, value_range), minlength=len(judge.class_names))
 
 
 def code_purity(codes, predicted_classes) -> float:

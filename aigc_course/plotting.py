@@ -29,22 +29,37 @@ def use_chinese_font() -> str:
     return CJK_FONT_NAME
 
 
-def to_display(images) -> np.ndarray:
-    """Images as float (N, H, W) in [0, 1], from uint8, [0, 1] or [-1, 1] input with or without a channel axis."""
+UNIT = (0.0, 1.0)          # pixel probabilities, decoder means, images scaled to [0, 1]
+SYMMETRIC = (-1.0, 1.0)    # GAN and diffusion images (tanh outputs)
+
+
+def to_display(images, value_range=None) -> np.ndarray:
+    """Images as float (N, H, W) in [0, 1], with or without a channel axis.
+
+    uint8 images are always read as 0-255 (``value_range`` is for float images). Float images need their
+    ``value_range`` said, e.g. ``(0, 1)`` or ``(-1, 1)`` (``UNIT``, ``SYMMETRIC``; models that draw images carry
+    theirs as ``model.value_range``): it is never guessed from the pixel values, which a dark or a bright batch
+    would fool. Values outside the range are clipped.
+    """
+    from aigc_course.errors import SettingsError
+
     array = np.asarray(images)
     if array.ndim == 4 and array.shape[-1] == 1:
         array = array[..., 0]
     if array.dtype == np.uint8:
         return array.astype("float32") / 255.0
-    array = array.astype("float32")
-    if array.min() < -0.01:  # [-1, 1] images
-        array = (array + 1.0) / 2.0
-    return np.clip(array, 0.0, 1.0)
+    if value_range is None:
+        raise SettingsError(f"float images ({array.dtype}) need their value range: pass value_range=(0, 1) or "
+                            "(-1, 1), e.g. value_range=model.value_range for a model's samples")
+    low, high = (float(bound) for bound in value_range)
+    if not high > low:
+        raise SettingsError(f"value_range={value_range}: the upper bound must be above the lower one")
+    return np.clip((array.astype("float32") - low) / (high - low), 0.0, 1.0)
 
 
-def image_grid(images, ncols: int = 8, padding: int = 2, padding_value: float = 0.3) -> np.ndarray:
+def image_grid(images, ncols: int = 8, padding: int = 2, padding_value: float = 0.3, value_range=None) -> np.ndarray:
     """Tile N images into one 2-D array (rows of ``ncols``); separators are ``padding_value`` (light gray)."""
-    tiles = to_display(images)
+    tiles = to_display(images, value_range)
     count, height, width = tiles.shape
     nrows = -(-count // ncols)
     grid = np.full((nrows * (height + padding) + padding, ncols * (width + padding) + padding),
@@ -56,12 +71,12 @@ def image_grid(images, ncols: int = 8, padding: int = 2, padding_value: float = 
     return grid
 
 
-def show_images(images, ncols: int = 8, title: str | None = None, ax=None, labels=None):
+def show_images(images, ncols: int = 8, title: str | None = None, ax=None, labels=None, value_range=None):
     """Show images as one grid (or, with ``labels``, each with its label above it)."""
     import matplotlib.pyplot as plt
 
     if labels is not None:
-        tiles = to_display(images)
+        tiles = to_display(images, value_range)
         nrows = -(-len(tiles) // ncols)
         fig, axes = plt.subplots(nrows, ncols, figsize=(1.2 * ncols, 1.35 * nrows), squeeze=False)
         for axis in axes.flat:
@@ -75,20 +90,20 @@ def show_images(images, ncols: int = 8, title: str | None = None, ax=None, label
         return fig
     if ax is None:
         _, ax = plt.subplots(figsize=(ncols * 0.8, max(1, -(-len(images) // ncols)) * 0.8 + 0.4))
-    ax.imshow(image_grid(images, ncols), cmap="gray_r", vmin=0, vmax=1)
+    ax.imshow(image_grid(images, ncols, value_range=value_range), cmap="gray_r", vmin=0, vmax=1)
     ax.axis("off")
     if title:
         ax.set_title(title)
     return ax.figure
 
 
-def save_image_grid(images, path, ncols: int = 8, scale: int = 2) -> Path:
+def save_image_grid(images, path, ncols: int = 8, scale: int = 2, value_range=None) -> Path:
     """Write a PNG grid (black digits on white, enlarged ``scale`` times) atomically."""
     from PIL import Image
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    pixels = ((1.0 - image_grid(images, ncols)) * 255).round().astype("uint8")
+    pixels = ((1.0 - image_grid(images, ncols, value_range=value_range)) * 255).round().astype("uint8")
     picture = Image.fromarray(pixels, mode="L")
     picture = picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
     partial = path.with_name(path.name + ".part.png")

@@ -23,17 +23,16 @@ def main() -> None:
     parser.add_argument("--prompt", default="ROMEO:\n")
     args = parser.parse_args()
 
-    from aigc_course.data.corpora import load_char_corpus
     from aigc_course.models.gpt import GPT
     from aigc_course.runtime import set_seed
     from aigc_course.sampling import DecodingSettings
-    from aigc_course.zoo import load_trained, text_generator
+    from aigc_course.zoo import get_entry, load_trained
+    from aigc_course.zoo.text import vocabulary
 
     set_seed(0)
-    model, _ = load_trained(args.name, args.weights)
-    vocab = load_char_corpus("tang" if args.name.endswith("tang") else "shakespeare").vocab
+    model, card = load_trained(args.name, args.weights)
     is_gpt = isinstance(model, GPT)
-    generator = text_generator(model, vocab)
+    generator = get_entry(args.name).generator(model, vocabulary(get_entry(args.name).corpus, card))
     length = args.length or (256 if is_gpt else 200)
     settings = DecodingSettings("top_p", top_p=0.9)
     generator.generate(args.prompt, 5, settings)          # warm-up: trace the step function

@@ -17,7 +17,8 @@ def test_ddpm_mnist_meets_its_targets_and_beats_the_dcgan_on_fid(shipped_metrics
     # the DCGAN scored the same way: as many samples, the same reference images
     data = evaluation_mnist()
     dcgan = load_trained("dcgan-mnist")[0]
-    gan_metrics = mnist_judge(data).report(dcgan.sample(metrics["samples"], seed=0), data.x_train[:SCORED_SAMPLES])
+    gan_metrics = mnist_judge(data).report(dcgan.sample(metrics["samples"], seed=0), data.x_train[:SCORED_SAMPLES],
+                                           value_range=dcgan.value_range)
     assert metrics["fid_judge"] < gan_metrics["fid_judge"], (metrics["fid_judge"], gan_metrics["fid_judge"])
 
 

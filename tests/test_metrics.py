@@ -33,10 +33,12 @@ def test_frechet_distance_rejects_bad_shapes():
 
 @pytest.fixture(scope="module")
 def judge_and_data():
-    from aigc_course.data import load_mnist
-    from aigc_course.zoo import load_trained
+    """The shipped judge and the split it was trained on: its 2,000 held-out images are unseen on any machine."""
+    from aigc_course.testing import require_datasets
+    from aigc_course.zoo import evaluation_mnist, load_trained
 
-    data = load_mnist(verbose=False)
+    require_datasets("mnist")
+    data = evaluation_mnist()
     return Judge(load_trained("judge-mnist")[0], data.class_names), data
 
 
@@ -55,7 +57,7 @@ def test_fid_judge_orders_real_blurred_and_noise(judge_and_data):
     kernel = (kernel / kernel.sum())[:, :, None, None]
     blurred = tf.nn.conv2d(other_half[..., None].astype("float32") / 255, kernel, 1, "SAME").numpy()
     noise = np.random.default_rng(0).random((1000, 28, 28, 1)).astype("float32")
-    blurred_fid, noise_fid = judge.fid(blurred, reference), judge.fid(noise, reference)
+    blurred_fid, noise_fid = judge.fid(blurred, reference, (0, 1)), judge.fid(noise, reference, (0, 1))
     print(f"FID-judge: real halves {real:.2f}, blurred {blurred_fid:.2f}, noise {noise_fid:.2f}")
     assert real < blurred_fid < noise_fid
     assert real * 5 < blurred_fid
@@ -78,3 +80,18 @@ def test_code_purity_by_hand():
     assert code_purity(codes, np.array([3, 3, 3, 7, 5, 5, 2, 2])) == pytest.approx(5 / 8)  # 3 + 2 of 8
     with pytest.raises(ValueError, match="one code per prediction"):
         code_purity(codes, np.array([1, 2]))
+
+
+def test_float_images_need_their_value_range_and_are_never_guessed():
+    from aigc_course.errors import SettingsError
+    from aigc_course.metrics import as_judge_input
+    from aigc_course.plotting import to_display
+
+    dark = np.full((2, 28, 28), -0.005, "float32")   # a [-1, 1] batch that a min() < -0.01 test took for [0, 1]
+    with pytest.raises(SettingsError, match=r"value_range=\(0, 1\) or \(-1, 1\)"):
+        to_display(dark)
+    np.testing.assert_allclose(to_display(dark, (-1, 1)), 0.4975, atol=1e-6)
+    np.testing.assert_allclose(to_display(dark, (0, 1)), 0.0)
+    assert as_judge_input(np.full((3, 28, 28, 1), 255, np.uint8), (-1, 1)).min() == 1.0  # uint8 is always 0-255
+    with pytest.raises(SettingsError, match="upper bound"):
+        to_display(dark, (1, 1))

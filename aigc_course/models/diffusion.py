@@ -162,6 +162,8 @@ class DiffusionModel(keras.Model):
     from each image (``example_index``, ``example_noise``) and labels are never dropped, so a step is the
     same however the batch is split over replicas (``aigc_course.distribute``)."""
 
+    value_range = (-1.0, 1.0)  # what sample() returns: for plotting and the judge
+
     def __init__(self, schedule: str = "cosine", steps: int = 1000, widths=(24, 48, 96), label_dropout: float = 0.2,
                  ema_decay: float = 0.999, seed: int = 0, min_snr_gamma: float | None = None, for_check: bool = False,
                  **kwargs):

@@ -134,6 +134,8 @@ class GAN(keras.Model):
     so a step is the same however the batch is split over replicas (``aigc_course.distribute``).
     """
 
+    value_range = (-1.0, 1.0)  # what sample() returns (tanh outputs): for plotting and the judge
+
     def __init__(self, generator: keras.Model, discriminator: keras.Model, latent_dim: int = LATENT_DIM,
                  num_classes: int | None = None, seed: int = 0, for_check: bool = False, **kwargs):
         super().__init__(**kwargs)
@@ -402,9 +404,9 @@ class SampleSnapshots(keras.callbacks.Callback):
             labels = None if self.model.num_classes is None else np.arange(self.judge_samples) % 10
             samples = self.model.sample(self.judge_samples, seed=10_000 + epoch, labels=labels)
             row = {"epoch": epoch + 1, "train_seconds": round(self._train_seconds, 1),
-                   **self.judge.report(samples, self.reference)}
+                   **self.judge.report(samples, self.reference, value_range=GAN.value_range)}
             if labels is not None:
-                row["label_match"] = self.judge.accuracy(samples, labels)
+                row["label_match"] = self.judge.accuracy(samples, labels, GAN.value_range)
             self.rows.append(row)
 
 

@@ -45,14 +45,14 @@ def reparameterize(mean, log_var, seed=None):
 
 
 def binarize(images, seed: int | None = None) -> np.ndarray:
-    """Gray images (uint8 or [0, 1]) -> 0/1 float32 with P(1) = intensity (stochastic binarisation).
+    """Gray images (uint8 0-255, or float in [0, 1]) -> 0/1 float32 with P(1) = intensity (stochastic
+    binarisation; compare ``bernoulli_mixture.threshold_pixels``, which thresholds).
 
     With a fixed ``seed`` the result is the same every time (our held-out set); training draws a new one
     every batch (dynamic binarisation), which works as a regulariser.
     """
-    images = np.asarray(images, dtype="float32")
-    if images.max() > 1.0:
-        images = images / 255.0
+    images = np.asarray(images)
+    images = images / np.float32(255.0) if images.dtype == np.uint8 else images.astype("float32")
     if images.ndim == 3:
         images = images[..., None]
     return (np.random.default_rng(seed).random(images.shape) < images).astype("float32")
@@ -91,6 +91,8 @@ class VAE(keras.Model):
     ``for_check``: the same networks, but no random draw in a training step: the images are binarised at
     1/2 and the eps of z = mean + sigma * eps is computed from each image (``example_noise``), so a step is
     the same however the batch is split over replicas (``aigc_course.distribute``)."""
+
+    value_range = (0.0, 1.0)  # what sample() and decode() return (pixel probabilities)
 
     def __init__(self, latent_dim: int = 16, beta: float = 1.0, width: int = 32, seed: int = 0,
                  for_check: bool = False, **kwargs):

@@ -15,14 +15,5 @@ from aigc_course.zoo.text import POEM_START
 register(*judge.ENTRIES, *text.ENTRIES, *gan.ENTRIES, *vae.ENTRIES, *diffusion.ENTRIES)
 
 
-def text_generator(model, vocab, name: str | None = None):
-    """The incremental generator of a character model (LSTM state or GPT key/value cache)."""
-    if name is None:
-        name = next(entry.name for entry in MODELS.values()
-                    if entry.generator is not None and model.name == entry.name.replace("-", "_"))
-    return get_entry(name).generator(model, vocab)
-
-
 __all__ = ["DIFFUSION_GUIDANCE", "Epochs", "GenerateOptions", "MODELS", "ModelEntry", "POEM_START",
-           "SCORED_SAMPLES", "evaluate", "evaluation_mnist", "get_entry", "load_trained", "mnist_judge",
-           "text_generator"]
+           "SCORED_SAMPLES", "evaluate", "evaluation_mnist", "get_entry", "load_trained", "mnist_judge"]

@@ -57,11 +57,11 @@ def diffusion_entry(name: str, settings: DiffusionSettings) -> ModelEntry:
         started = time.perf_counter()
         samples = model.sample(UNGUIDED_SAMPLES, steps=EVALUATION_STEPS, seed=0)
         seconds = time.perf_counter() - started
-        metrics = score_samples(samples, data, judge)
+        metrics = score_samples(samples, model.value_range, data, judge)
         labels = digit_labels(GUIDED_SAMPLES)
         guided = model.sample(GUIDED_SAMPLES, steps=EVALUATION_STEPS, labels=labels, guidance=GUIDANCE, seed=1)
         return {**metrics, "samples": UNGUIDED_SAMPLES, "sampler": f"DDIM {EVALUATION_STEPS} steps, eta 0",
-                "sampling_seconds": round(seconds, 1), "label_match": judge.accuracy(guided, labels),
+                "sampling_seconds": round(seconds, 1), "label_match": judge.accuracy(guided, labels, model.value_range),
                 "guided_samples": GUIDED_SAMPLES, "guidance": GUIDANCE}
 
     def generate(model, options: GenerateOptions):
@@ -73,7 +73,7 @@ def diffusion_entry(name: str, settings: DiffusionSettings) -> ModelEntry:
         images = model.sample(n, steps=options.steps, eta=options.eta, labels=labels, guidance=options.guidance,
                               seed=options.seed)
         seconds = time.perf_counter() - started
-        path = save_image_grid(images, options.out)
+        path = save_image_grid(images, options.out, value_range=model.value_range)
         sampler = "DDIM" if options.eta == 0 else f"eta={options.eta}"
         print(f"saved {n} samples ({sampler}, {options.steps} steps, {seconds:.1f} s) to {path}")
 

@@ -62,11 +62,11 @@ def gan_entry(name: str, settings: GANSettings) -> ModelEntry:
         judge = mnist_judge(data)
         labels = digit_labels(SCORED_SAMPLES) if settings.conditional else None
         samples = model.sample(SCORED_SAMPLES, seed=0, labels=labels)
-        metrics = score_samples(samples, data, judge)
+        metrics = score_samples(samples, model.value_range, data, judge)
         if settings.conditional:
-            metrics["label_match"] = judge.accuracy(samples, labels)
+            metrics["label_match"] = judge.accuracy(samples, labels, model.value_range)
         if settings.codes:
-            metrics["code_purity"] = code_purity(model.sample_codes(SCORED_SAMPLES, seed=0), judge.predict(samples))
+            metrics["code_purity"] = code_purity(model.sample_codes(SCORED_SAMPLES, seed=0), judge.predict(samples, model.value_range))
         return {**metrics, "samples": SCORED_SAMPLES}
 
     def generate(model, options: GenerateOptions):
@@ -79,7 +79,8 @@ def gan_entry(name: str, settings: GANSettings) -> ModelEntry:
         elif options.digit is not None:
             raise SettingsError(f"{name} is not class-conditional: leave out --digit, or use cdcgan-mnist")
         path = save_image_grid(model.sample(n, seed=options.seed, labels=labels), options.out,
-                               ncols=10 if settings.conditional and options.digit is None else 8)
+                               ncols=10 if settings.conditional and options.digit is None else 8,
+                               value_range=model.value_range)
         print(f"saved {n} samples to {path}")
 
     def example_batch():

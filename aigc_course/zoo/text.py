@@ -44,17 +44,14 @@ def load_corpus(name: str):
     return load_char_corpus(name)
 
 
-def vocabulary(name: str, card: dict | None = None):
-    """The vocabulary of model ``name``: from its checkpoint card when it records one (no data needed),
-    else from its corpus."""
+def vocabulary(corpus: str, card: dict | None = None):
+    """The vocabulary of a model of ``corpus``: from its checkpoint card when it records one (no data needed),
+    else from the corpus itself."""
     from aigc_course.data.chars import CharVocabulary
 
     if card and card.get("vocabulary"):
         return CharVocabulary(tuple(card["vocabulary"]))
-    return load_corpus(MODELS_CORPUS[name]).vocab
-
-
-MODELS_CORPUS: dict[str, str] = {}  # model name -> corpus name, filled as the entries are made
+    return load_corpus(corpus).vocab
 
 
 def text_metrics(corpus, generator, val_nats: float) -> dict:
@@ -93,7 +90,6 @@ def _example_batch(corpus_name: str):
 
 
 def char_lstm_entry(name: str, settings: CharLSTMSettings) -> ModelEntry:
-    MODELS_CORPUS[name] = settings.corpus
     poems = settings.corpus == POEM_CORPUS
 
     def make(vocab_size: int, dropout: float):
@@ -108,7 +104,7 @@ def char_lstm_entry(name: str, settings: CharLSTMSettings) -> ModelEntry:
 
         from aigc_course.models.char_lstm import compile_char_model
 
-        model = make(len(vocabulary(name, _shipped_card(name))), 0.0 if for_check else settings.dropout)
+        model = make(len(vocabulary(settings.corpus, _shipped_card(name))), 0.0 if for_check else settings.dropout)
         return compile_char_model(model, optimizer=keras.optimizers.SGD(0.5) if for_check else None)
 
     def train(epochs, run_dir, verbose="auto"):
@@ -136,7 +132,7 @@ def char_lstm_entry(name: str, settings: CharLSTMSettings) -> ModelEntry:
         return text_metrics(data, generator(model, data.vocab), nats_per_char(model, data.val_ids))
 
     def generate(model, options: GenerateOptions):
-        print_generated(generator(model, vocabulary(name, _shipped_card(name))), poems, options)
+        print_generated(generator(model, vocabulary(settings.corpus, _shipped_card(name))), poems, options)
 
     return ModelEntry(name, "第01章 RNN 文本生成", f"character-level LSTM language model of {settings.corpus}",
                       settings, build, train, evaluate, lambda: _example_batch(settings.corpus),
@@ -145,7 +141,6 @@ def char_lstm_entry(name: str, settings: CharLSTMSettings) -> ModelEntry:
 
 
 def gpt_entry(name: str, settings: GPTSettings) -> ModelEntry:
-    MODELS_CORPUS[name] = settings.corpus
     poems = settings.corpus == POEM_CORPUS
 
     def make(vocab_size: int, dropout: float):
@@ -161,7 +156,7 @@ def gpt_entry(name: str, settings: GPTSettings) -> ModelEntry:
 
         from aigc_course.models.gpt import compile_gpt, gpt_learning_rate
 
-        model = make(len(vocabulary(name, _shipped_card(name))), 0.0 if for_check else settings.dropout)
+        model = make(len(vocabulary(settings.corpus, _shipped_card(name))), 0.0 if for_check else settings.dropout)
         return compile_gpt(model, gpt_learning_rate(1e-3, 1000),
                            optimizer=keras.optimizers.SGD(0.5) if for_check else None)
 
@@ -193,7 +188,7 @@ def gpt_entry(name: str, settings: GPTSettings) -> ModelEntry:
                             nats_per_char(model, data.val_ids, window=settings.context))
 
     def generate(model, options: GenerateOptions):
-        print_generated(generator(model, vocabulary(name, _shipped_card(name))), poems, options)
+        print_generated(generator(model, vocabulary(settings.corpus, _shipped_card(name))), poems, options)
 
     return ModelEntry(name, "第04章 Transformer", f"character-level GPT (decoder-only Transformer) of {settings.corpus}",
                       settings, build, train, evaluate, lambda: _example_batch(settings.corpus),

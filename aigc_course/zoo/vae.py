@@ -48,7 +48,7 @@ def vae_entry(name: str, settings: VAESettings) -> ModelEntry:
 
         data = evaluation_mnist()
         metrics = evaluate_bounds(model, binarize(data.x_val, seed=0), k=IW_SAMPLES)
-        metrics.update(score_samples(model.sample(SCORED_SAMPLES, seed=0), data, mnist_judge(data)))
+        metrics.update(score_samples(model.sample(SCORED_SAMPLES, seed=0), model.value_range, data, mnist_judge(data)))
         return {**metrics, "samples": SCORED_SAMPLES}
 
     def generate(model, options: GenerateOptions):
@@ -57,7 +57,7 @@ def vae_entry(name: str, settings: VAESettings) -> ModelEntry:
         if options.digit is not None:
             raise SettingsError(f"{name} is not class-conditional: leave out --digit")
         n = options.n or 64
-        path = save_image_grid(model.sample(n, seed=options.seed), options.out)
+        path = save_image_grid(model.sample(n, seed=options.seed), options.out, value_range=model.value_range)
         print(f"saved {n} samples (decoder means) to {path}")
 
     def example_batch():
