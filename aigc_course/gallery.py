@@ -24,17 +24,23 @@ def _metrics_table(rows: dict[str, dict]) -> str:
     return f"<table><tr><th></th>{head}</tr>{body}</table>"
 
 
+_MISSING_DATA: dict[str, str | None] = {}  # data set -> what to do about it; filled afresh by each build_gallery
+
+
 def _missing_data_note(dataset: str) -> str | None:
-    """None when ``dataset`` is here (or could be downloaded just now); else one line on what is missing."""
-    from aigc_course.data.catalog import ensure_dataset
+    """None when ``dataset`` is here (or could be downloaded just now); else one line on what is missing and how
+    to get it, printed once per gallery."""
+    from aigc_course.data.catalog import ensure_dataset, how_to_get
     from aigc_course.errors import DataError
 
-    try:
-        ensure_dataset(dataset)
-    except DataError as error:
-        print(f"[demo] {error}")
-        return str(error).split(". ")[0]
-    return None
+    if dataset not in _MISSING_DATA:
+        try:
+            ensure_dataset(dataset)
+            _MISSING_DATA[dataset] = None
+        except DataError:
+            _MISSING_DATA[dataset] = how_to_get(dataset)
+            print(f"[demo] {_MISSING_DATA[dataset]}")
+    return _MISSING_DATA[dataset]
 
 
 def _save_figure(fig, path: Path) -> str:
@@ -225,6 +231,7 @@ def build_gallery(out_dir: Path) -> Path:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     use_chinese_font()
+    _MISSING_DATA.clear()
     started = time.time()
     sections = []
     for checkpoint_name, section in SECTIONS:
