@@ -223,6 +223,10 @@ def main(argv=None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # argparse already printed usage and the one-line reason
         return int(exit_.code or 0)
+    if args.command != "list":  # every other command runs TensorFlow: import it without its start-up notices
+        from aigc_course.runtime import import_tensorflow_quietly
+
+        import_tensorflow_quietly()
     try:
         return args.run(args)
     except CourseError as error:

@@ -56,3 +56,36 @@ def keras_xla_allowed():
                 tf.config.experimental.enable_op_determinism()
 
     return allowed()
+
+
+# What TensorFlow's C++ start-up prints to stderr whatever TF_CPP_MIN_LOG_LEVEL says: abseil's notice that it
+# logs before being initialised, and oneDNN's "custom operations are on" (each once per loaded library).
+TENSORFLOW_STARTUP_NOISE = ("WARNING: All log messages before absl::InitializeLog() is called",
+                            "oneDNN custom operations are on")
+
+
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow with its start-up notices kept off the terminal (the command line calls this first).
+
+    Standard error is captured at the file-descriptor level for the length of the import (the notices come
+    from C++); anything else printed then, an import error above all, is passed on unchanged.
+    """
+    import sys
+    import tempfile
+
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow  # noqa: F401
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            lines = captured.read().decode("utf-8", errors="replace").splitlines(keepends=True)
+            sys.stderr.write("".join(line for line in lines
+                                     if not any(noise in line for noise in TENSORFLOW_STARTUP_NOISE)))
+            sys.stderr.flush()
