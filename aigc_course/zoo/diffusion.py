@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from aigc_course.zoo.registry import Epochs, GenerateOptions, ModelEntry, keras_name, training_card
+from aigc_course.zoo.registry import (Epochs, GenerateOptions, ModelEntry, compile_for, keras_name,
+                                      training_card)
 from aigc_course.zoo.scoring import digit_labels, evaluation_mnist, mnist_judge, score_samples
 
 CHAPTER = "第05章 扩散模型"
@@ -34,11 +35,7 @@ def diffusion_entry(name: str, settings: DiffusionSettings) -> ModelEntry:
         return model
 
     def build(for_check: bool = False):
-        import keras
-
-        model = make(for_check)
-        model.compile(optimizer=keras.optimizers.SGD(0.01) if for_check else keras.optimizers.Adam(1e-3))
-        return model
+        return compile_for(make(for_check), for_check)
 
     def train(epochs, run_dir, verbose="auto"):
         from aigc_course.data import load_mnist

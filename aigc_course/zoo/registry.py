@@ -110,6 +110,16 @@ def training_card(result: dict, epochs: int, data_note: str, digits: int = 5, **
                         for key, values in result["history"].items()}}
 
 
+def compile_for(model, for_check: bool, check_learning_rate: float = 0.01, learning_rate: float = 1e-3):
+    """Compile a model with its own ``compile`` (its loss is in its ``train_step``): Adam, or plain SGD for the
+    one-step comparison of ``build(for_check=True)``. Returns the model."""
+    import keras
+
+    model.compile(optimizer=keras.optimizers.SGD(check_learning_rate) if for_check
+                  else keras.optimizers.Adam(learning_rate))
+    return model
+
+
 def keras_name(name: str) -> str:
     """A model name as Keras accepts it for a layer or model (``dcgan-mnist`` -> ``dcgan_mnist``)."""
     return name.replace("-", "_")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aigc_course.errors import SettingsError
-from aigc_course.zoo.registry import Epochs, GenerateOptions, ModelEntry, keras_name, training_card
+from aigc_course.zoo.registry import (Epochs, GenerateOptions, ModelEntry, compile_for, keras_name,
+                                      training_card)
 from aigc_course.zoo.scoring import SCORED_SAMPLES, evaluation_mnist, mnist_judge, score_samples
 
 CHAPTER = "第03章 VAE"
@@ -27,11 +28,7 @@ def vae_entry(name: str, settings: VAESettings) -> ModelEntry:
         return model
 
     def build(for_check: bool = False):
-        import keras
-
-        model = make(for_check)
-        model.compile(optimizer=keras.optimizers.SGD(0.01) if for_check else keras.optimizers.Adam(1e-3))
-        return model
+        return compile_for(make(for_check), for_check)
 
     def train(epochs, run_dir, verbose="auto"):
         from aigc_course.data import load_mnist
