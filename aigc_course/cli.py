@@ -223,7 +223,8 @@ def main(argv=None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # argparse already printed usage and the one-line reason
         return int(exit_.code or 0)
-    if args.command != "list":  # every other command runs TensorFlow: import it without its start-up notices
+    if args.command not in ("list", "doctor"):  # these run TensorFlow: import it without its start-up notices
+        # (doctor imports it itself, so that a broken installation is reported with its fix)
         from aigc_course.runtime import import_tensorflow_quietly
 
         import_tensorflow_quietly()

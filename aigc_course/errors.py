@@ -9,6 +9,10 @@ class DataError(CourseError):
     """A data file is missing, truncated, corrupt or has the wrong checksum."""
 
 
+class CorruptDataError(DataError):
+    """A file in the user's data folder is there but wrong (truncated, corrupt, another version)."""
+
+
 class CheckpointError(CourseError):
     """A checkpoint is missing or belongs to another model."""
 

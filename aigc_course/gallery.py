@@ -31,12 +31,14 @@ def _missing_data_note(dataset: str) -> str | None:
     """None when ``dataset`` is here (or could be downloaded just now); else one line on what is missing and how
     to get it, printed once per gallery."""
     from aigc_course.data.catalog import ensure_dataset, how_to_get
-    from aigc_course.errors import DataError
+    from aigc_course.errors import CorruptDataError, DataError
 
     if dataset not in _MISSING_DATA:
         try:
             ensure_dataset(dataset)
             _MISSING_DATA[dataset] = None
+        except CorruptDataError as error:  # the file is there but wrong: say which and how to replace it
+            _MISSING_DATA[dataset] = str(error)
         except DataError:
             _MISSING_DATA[dataset] = how_to_get(dataset)
             print(f"[demo] {_MISSING_DATA[dataset]}")
@@ -53,17 +55,16 @@ def _save_figure(fig, path: Path) -> str:
 
 def intro_section(out_dir: Path) -> str:
     """Chapter 00: the judge (a discriminative model) next to a shallow generative model of digits."""
-    from aigc_course.data import load_mnist
     from aigc_course.metrics import Judge
     from aigc_course.models.bernoulli_mixture import BernoulliMixtureClassModel
     from aigc_course.plotting import show_images
-    from aigc_course.zoo import load_trained
+    from aigc_course.zoo import evaluation_mnist, load_trained
 
     heading = "<h2>第00章 导论: 判别式模型 vs 生成式模型</h2>"
     missing = _missing_data_note("mnist")
     if missing:  # this section is about real images: the judge's accuracy, a model fitted to the digits
         return f"{heading}<p>跳过本节 (skipped): {html.escape(missing)}</p>"
-    data = load_mnist(verbose=False)
+    data = evaluation_mnist()  # the split the shipped judge was trained on: its 2,000 held-out images are unseen
     parts = [f"{heading}<p>{html.escape(data.note)}</p>"]
     judge = Judge(load_trained("judge-mnist")[0], data.class_names)
     shown = data.x_val[:32]

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from aigc_course.atomic import replace_atomically
+
 CJK_FONT_FILE = "NotoSansCJKsc-Regular.otf"  # shipped by the mplfonts package (SIL Open Font License)
 CJK_FONT_NAME = "Noto Sans CJK SC"
 
@@ -102,13 +104,20 @@ def save_image_grid(images, path, ncols: int = 8, scale: int = 2, value_range=No
     from PIL import Image
 
     path = Path(path)
+    if path.suffix.lower() not in Image.registered_extensions():
+        from aigc_course.errors import SettingsError
+
+        raise SettingsError(f"--out {path}: the file name must end in an image format, e.g. .png or .jpg")
     path.parent.mkdir(parents=True, exist_ok=True)
     pixels = ((1.0 - image_grid(images, ncols, value_range=value_range)) * 255).round().astype("uint8")
     picture = Image.fromarray(pixels, mode="L")
     picture = picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
-    partial = path.with_name(path.name + ".part.png")
-    picture.save(partial)
-    os.replace(partial, path)
+    partial = path.with_name(f"{path.stem}.part-{os.getpid()}{path.suffix}")  # same suffix: the same format
+    try:
+        picture.save(partial)
+        replace_atomically(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
     return path
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-_availability: dict[str, str | None] = {}
+_availability: dict[str, tuple[str, str] | None] = {}
 
 
 def in_ci() -> bool:
@@ -12,31 +12,37 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
 
 
-def missing_dataset_reason(name: str) -> str | None:
-    """None when data set ``name`` is here (downloading it first when downloads are allowed); else why not.
-    Memoised: each data set is checked once per process."""
+def dataset_problem(name: str) -> tuple[str, str] | None:
+    """None when data set ``name`` is here (downloading it first when downloads are allowed); else
+    ``("missing", why)`` or ``("corrupt", why)`` for a wrong file in the data folder. Memoised per process."""
     if name not in _availability:
         from aigc_course.data.catalog import ensure_dataset
-        from aigc_course.errors import DataError
+        from aigc_course.errors import CorruptDataError, DataError
 
         try:
             ensure_dataset(name)
             _availability[name] = None
+        except CorruptDataError as error:
+            _availability[name] = ("corrupt", str(error))
         except DataError as error:
-            _availability[name] = str(error)
+            _availability[name] = ("missing", str(error))
     return _availability[name]
 
 
 def require_datasets(*names: str) -> None:
     """Skip the calling test with one line on how to get the data (fail it under CI) unless every data set
-    in ``names`` is available."""
+    in ``names`` is available. A corrupt file in the data folder always fails: skipping would hide it."""
     import pytest
 
     from aigc_course.data.catalog import how_to_get
 
     for name in names:
-        reason = missing_dataset_reason(name)
-        if reason is not None:
-            if in_ci():
-                pytest.fail(f"CI needs every data set, and {name} is missing: {reason}", pytrace=False)
-            pytest.skip(how_to_get(name))
+        problem = dataset_problem(name)
+        if problem is None:
+            continue
+        kind, why = problem
+        if kind == "corrupt":
+            pytest.fail(f"data set {name} has a bad file: {why}", pytrace=False)
+        if in_ci():
+            pytest.fail(f"CI needs every data set, and {name} is missing: {why}", pytrace=False)
+        pytest.skip(how_to_get(name))

@@ -140,3 +140,18 @@ def test_every_key_evaluate_prints_is_documented(shipped_metrics):
         if shipped_path(name).is_file():
             undocumented = set(shipped_metrics(name)) - documented
             assert not undocumented, f"{name} prints keys the README does not list: {undocumented}"
+
+
+def test_an_output_name_without_an_image_format_is_a_clear_error(tmp_path):
+    result = call_cli("generate", "vae-mnist", "--n", "4", "--out", tmp_path / "grid")
+    assert result.returncode == 2 and "must end in an image format" in result.stderr
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_folder_given_as_the_mirror_says_to_use_the_data_folder_instead(monkeypatch, tmp_path):
+    from aigc_course.data import files
+    from aigc_course.errors import DataError
+
+    monkeypatch.setenv("AIGC_COURSE_MIRROR", str(tmp_path))
+    with pytest.raises(DataError, match="is not a web address.*AIGC_COURSE_DATA="):
+        files.mirror_url()

@@ -140,3 +140,29 @@ def test_read_idx_round_trip_and_corruption(tmp_path):
 def test_unknown_dataset_name_lists_the_choices():
     with pytest.raises(ValueError, match=r"unknown dataset 'cifar'.*fashion_mnist.*mnist.*shakespeare.*tang_poems"):
         load_dataset("cifar")
+
+
+def test_an_unwritable_cache_is_named_with_its_fix(folders, server, monkeypatch):
+    monkeypatch.setenv("AIGC_COURSE_OFFLINE", "0")
+    blocker = folders[1]
+    blocker.parent.mkdir(parents=True, exist_ok=True)
+    blocker.write_text("a file where the cache folder should be")
+    server.files["/file.txt"] = PAYLOAD
+    with pytest.raises(DataError, match=r"cannot write .*file\.txt into the download cache.*AIGC_COURSE_CACHE"):
+        files.fetch(remote_for(PAYLOAD, server.url + "/file.txt"))
+
+
+def test_a_corrupt_file_in_the_data_folder_fails_the_tests_that_need_it(folders, monkeypatch):
+    """Skipping would hide a broken data folder: the test helper fails instead, with the file and the fix."""
+    import pytest as pytest_module
+
+    from aigc_course import testing
+    from aigc_course.data.images import MNIST_FILES
+
+    data, _ = folders
+    broken = data / MNIST_FILES["test_images"].relpath
+    broken.parent.mkdir(parents=True)
+    broken.write_bytes(b"not MNIST")
+    monkeypatch.setattr(testing, "_availability", {})
+    with pytest_module.raises(pytest_module.fail.Exception, match=r"mnist has a bad file: .*wrong checksum.*Fix:"):
+        testing.require_datasets("mnist")

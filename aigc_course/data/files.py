@@ -23,6 +23,7 @@ import hashlib
 import os
 import sys
 import time
+import http.client
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aigc_course.atomic import replace_atomically
-from aigc_course.errors import DataError
+from aigc_course.errors import CorruptDataError, DataError
 
 DATA_ENV = "AIGC_COURSE_DATA"
 CACHE_ENV = "AIGC_COURSE_CACHE"
@@ -77,6 +78,10 @@ def cache_dir() -> Path:
 def mirror_url() -> str | None:
     """The base URL named by ``AIGC_COURSE_MIRROR`` (no trailing slash), or None when unset."""
     value = os.environ.get(MIRROR_ENV, "").strip().rstrip("/")
+    if value and urllib.parse.urlsplit(value).scheme not in ("http", "https", "file"):
+        raise DataError(f"{MIRROR_ENV}={value} is not a web address (http://HOST:PORT). Fix: give the mirror's "
+                        f"address, e.g. http://192.168.1.10:8000; for a folder on this machine set "
+                        f"{DATA_ENV}={value} instead.")
     return value or None
 
 
@@ -125,7 +130,7 @@ def locate(remote: RemoteFile) -> Path | None:
         candidate = local_root / remote.relpath
         if candidate.is_file():
             if not checksum_matches(candidate, remote.checksums):
-                raise DataError(
+                raise CorruptDataError(
                     f"{candidate} has the wrong checksum (expected {_describe_expected(remote)}): "
                     f"the file is truncated, corrupt or a different version. Fix: replace it with a "
                     f"fresh copy from {remote.url}, or delete it so that it is downloaded again."
@@ -172,18 +177,25 @@ def download(remote: RemoteFile) -> Path:
     """Download ``remote`` (from the mirror when one is set) into the cache atomically; return the path."""
     url = source_url(remote)
     target = cache_dir() / remote.relpath
-    target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f"{target.name}.part-{os.getpid()}")
     try:
-        request = urllib.request.Request(url, headers={"User-Agent": "aigc-course"})
-        with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_SECONDS) as response:
-            length = response.headers.get("Content-Length")
-            progress = _Progress(remote.relpath, int(length) if length and length.isdigit() else None)
-            with open(partial, "wb") as handle:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(partial, "wb")
+    except OSError as error:
+        raise _cache_unwritable(target, error) from error
+    try:
+        with handle:
+            request = urllib.request.Request(url, headers={"User-Agent": "aigc-course"})
+            with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_SECONDS) as response:
+                length = response.headers.get("Content-Length")
+                progress = _Progress(remote.relpath, int(length) if length and length.isdigit() else None)
                 for chunk in iter(lambda: response.read(CHUNK_BYTES), b""):
-                    handle.write(chunk)
+                    try:
+                        handle.write(chunk)
+                    except OSError as error:  # a full disk: not a network problem
+                        raise _cache_unwritable(target, error) from error
                     progress.update(len(chunk))
-            progress.close()
+                progress.close()
         if not checksum_matches(partial, remote.checksums):
             raise DataError(
                 f"the download of {url} has the wrong checksum (expected "
@@ -197,11 +209,16 @@ def download(remote: RemoteFile) -> Path:
         if mirror_url() and error.code == 404:
             raise NotOnMirror(f"the mirror {mirror_url()} does not hold {remote.relpath} ({url}: HTTP 404)") from error
         raise _download_failed(remote, url, error) from error
-    except (urllib.error.URLError, OSError) as error:
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
         raise _download_failed(remote, url, error) from error
     finally:
         if partial.exists():
             partial.unlink()
+
+
+def _cache_unwritable(target: Path, error: OSError) -> DataError:
+    return DataError(f"cannot write {target} into the download cache ({error}). Fix: free some disk space, or set "
+                     f"{CACHE_ENV} to a folder you can write to.")
 
 
 def _download_failed(remote: RemoteFile, url: str, error: Exception) -> DataError:

@@ -108,12 +108,14 @@ def _read_pair(files: dict[str, RemoteFile], split: str) -> tuple[np.ndarray, np
 def _mnist_training_split_available() -> bool:
     """Whether MNIST's 60,000 training images can be had: found locally, or downloadable.
 
-    A data folder (without a mirror) is taken as it is: if it holds only the test split, nothing is
-    downloaded. A mirror may hold only the test split too (it answers 404 for the rest).
+    A data folder that holds MNIST's test split but not its training split (without a mirror) is taken as it
+    is: nothing is downloaded. A mirror may hold only the test split too (it answers 404 for the rest).
     """
     if all(locate(MNIST_FILES[key]) is not None for key in ("train_images", "train_labels")):
         return True
-    if (data_dir() is not None and mirror_url() is None) or not downloads_allowed():
+    folder = data_dir()
+    folder_has_test_split = folder is not None and (folder / MNIST_FILES["test_images"].relpath).is_file()
+    if (folder_has_test_split and mirror_url() is None) or not downloads_allowed():
         return False
     try:
         fetch(MNIST_FILES["train_images"])

@@ -50,7 +50,7 @@ def gan_entry(name: str, settings: GANSettings) -> ModelEntry:
         from aigc_course.models.gan import build_gan, train_gan
 
         data = load_mnist()
-        model = build_gan(settings.kind, num_classes, codes=settings.codes)
+        model = build_gan(settings.kind, num_classes, dropout=settings.dropout, codes=settings.codes)
         result = train_gan(model, data, epochs, run_dir, name, verbose=verbose)
         return model, training_card(result, epochs, data.note)
 
