@@ -30,17 +30,14 @@ _MISSING_DATA: dict[str, str | None] = {}  # data set -> what to do about it; fi
 def _missing_data_note(dataset: str) -> str | None:
     """None when ``dataset`` is here (or could be downloaded just now); else one line on what is missing and how
     to get it, printed once per gallery."""
-    from aigc_course.data.catalog import ensure_dataset, how_to_get
-    from aigc_course.errors import CorruptDataError, DataError
+    from aigc_course.data.catalog import dataset_problem, how_to_get
 
     if dataset not in _MISSING_DATA:
-        try:
-            ensure_dataset(dataset)
-            _MISSING_DATA[dataset] = None
-        except CorruptDataError as error:  # the file is there but wrong: say which and how to replace it
-            _MISSING_DATA[dataset] = str(error)
-        except DataError:
-            _MISSING_DATA[dataset] = how_to_get(dataset)
+        problem = dataset_problem(dataset)
+        # a wrong file in the data folder: its own message names it and the fix; a missing one: how to get it
+        _MISSING_DATA[dataset] = None if problem is None else problem[1] if problem[0] == "corrupt" \
+            else how_to_get(dataset)
+        if _MISSING_DATA[dataset]:
             print(f"[demo] {_MISSING_DATA[dataset]}")
     return _MISSING_DATA[dataset]
 

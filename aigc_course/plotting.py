@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from aigc_course.atomic import replace_atomically
+from aigc_course.errors import SettingsError
 
 CJK_FONT_FILE = "NotoSansCJKsc-Regular.otf"  # shipped by the mplfonts package (SIL Open Font License)
 CJK_FONT_NAME = "Noto Sans CJK SC"
@@ -31,20 +32,14 @@ def use_chinese_font() -> str:
     return CJK_FONT_NAME
 
 
-UNIT = (0.0, 1.0)          # pixel probabilities, decoder means, images scaled to [0, 1]
-SYMMETRIC = (-1.0, 1.0)    # GAN and diffusion images (tanh outputs)
-
-
 def to_display(images, value_range=None) -> np.ndarray:
     """Images as float (N, H, W) in [0, 1], with or without a channel axis.
 
     uint8 images are always read as 0-255 (``value_range`` is for float images). Float images need their
-    ``value_range`` said, e.g. ``(0, 1)`` or ``(-1, 1)`` (``UNIT``, ``SYMMETRIC``; models that draw images carry
-    theirs as ``model.value_range``): it is never guessed from the pixel values, which a dark or a bright batch
+    ``value_range`` said, e.g. ``(0, 1)`` or ``(-1, 1)`` (models that draw images carry theirs as
+    ``model.value_range``): it is never guessed from the pixel values, which a dark or a bright batch
     would fool. Values outside the range are clipped.
     """
-    from aigc_course.errors import SettingsError
-
     array = np.asarray(images)
     if array.ndim == 4 and array.shape[-1] == 1:
         array = array[..., 0]
@@ -105,8 +100,6 @@ def save_image_grid(images, path, ncols: int = 8, scale: int = 2, value_range=No
 
     path = Path(path)
     if path.suffix.lower() not in Image.registered_extensions():
-        from aigc_course.errors import SettingsError
-
         raise SettingsError(f"--out {path}: the file name must end in an image format, e.g. .png or .jpg")
     path.parent.mkdir(parents=True, exist_ok=True)
     pixels = ((1.0 - image_grid(images, ncols, value_range=value_range)) * 255).round().astype("uint8")

@@ -13,19 +13,11 @@ def in_ci() -> bool:
 
 
 def dataset_problem(name: str) -> tuple[str, str] | None:
-    """None when data set ``name`` is here (downloading it first when downloads are allowed); else
-    ``("missing", why)`` or ``("corrupt", why)`` for a wrong file in the data folder. Memoised per process."""
+    """``catalog.dataset_problem``, checked once per process for each data set."""
     if name not in _availability:
-        from aigc_course.data.catalog import ensure_dataset
-        from aigc_course.errors import CorruptDataError, DataError
+        from aigc_course.data.catalog import dataset_problem as check
 
-        try:
-            ensure_dataset(name)
-            _availability[name] = None
-        except CorruptDataError as error:
-            _availability[name] = ("corrupt", str(error))
-        except DataError as error:
-            _availability[name] = ("missing", str(error))
+        _availability[name] = check(name)
     return _availability[name]
 
 

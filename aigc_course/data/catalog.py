@@ -9,7 +9,7 @@ from aigc_course.data.files import (DATA_ENV, MIRROR_ENV, RemoteFile, downloads_
 from aigc_course.data.images import FASHION_FILES, MNIST_FILES
 from aigc_course.data.poems import TANG_FILES
 from aigc_course.data.text import SHAKESPEARE
-from aigc_course.errors import DataError
+from aigc_course.errors import CorruptDataError, DataError
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,18 @@ def ensure_dataset(name: str) -> None:
             fetch(remote)
         except DataError as error:
             raise DataError(f"{how_to_get(name)}. {error}") from error
+
+
+def dataset_problem(name: str) -> tuple[str, str] | None:
+    """None when data set ``name`` is here (downloaded first when downloads are allowed); else ``("corrupt", why)``
+    for a wrong file in the data folder, or ``("missing", why)`` (``why`` starts with :func:`how_to_get`)."""
+    try:
+        ensure_dataset(name)
+    except CorruptDataError as error:
+        return "corrupt", str(error)
+    except DataError as error:
+        return "missing", str(error)
+    return None
 
 
 def dataset_status(name: str) -> str:

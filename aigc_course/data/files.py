@@ -20,10 +20,10 @@ need a wrapper around the library's own lookup.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import sys
 import time
-import http.client
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -216,22 +216,25 @@ def download(remote: RemoteFile) -> Path:
             partial.unlink()
 
 
+def _not_here(remote: RemoteFile) -> str:
+    where = data_dir()
+    return (f"{remote.relpath} was not found in the local data folder "
+            f"({where if where else f'${DATA_ENV} is not set'}) nor in the cache ({cache_dir()})")
+
+
 def _cache_unwritable(target: Path, error: OSError) -> DataError:
     return DataError(f"cannot write {target} into the download cache ({error}). Fix: free some disk space, or set "
                      f"{CACHE_ENV} to a folder you can write to.")
 
 
 def _download_failed(remote: RemoteFile, url: str, error: Exception) -> DataError:
-    where = data_dir()
     if mirror_url():
         return DataError(
             f"downloading {url} from the mirror {MIRROR_ENV}={mirror_url()} failed ({error}). Fix: check that "
             f"the mirror is running and reachable (e.g. `python -m http.server` inside a data folder), "
             f"unset {MIRROR_ENV} to use the canonical host, or set {DATA_ENV} to a local copy of the data folder.")
     return DataError(
-        f"{remote.relpath} is not in the local data folder "
-        f"({where if where else f'${DATA_ENV} is not set'}) nor in the cache ({cache_dir()}), "
-        f"and downloading {url} failed ({error}). Fix: connect to the internet, set {MIRROR_ENV} to a "
+        f"{_not_here(remote)}, and downloading {url} failed ({error}). Fix: connect to the internet, set {MIRROR_ENV} to a "
         f"mirror of the data folder, or set {DATA_ENV} to a folder that holds {remote.relpath} "
         f"(for example ../shared/data).")
 
@@ -242,11 +245,8 @@ def fetch(remote: RemoteFile) -> Path:
     if found is not None:
         return found
     if not downloads_allowed():
-        where = data_dir()
         raise DataError(
-            f"{remote.relpath} was not found in the local data folder "
-            f"({where if where else f'${DATA_ENV} is not set'}) nor in the cache ({cache_dir()}), "
-            f"and downloads are off ({OFFLINE_ENV}=1). Fix: set {DATA_ENV} to a folder that holds "
+            f"{_not_here(remote)}, and downloads are off ({OFFLINE_ENV}=1). Fix: set {DATA_ENV} to a folder that holds "
             f"{remote.relpath} (for example ../shared/data), or unset {OFFLINE_ENV} to download "
             f"it from {source_url(remote)}."
         )

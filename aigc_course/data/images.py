@@ -105,13 +105,18 @@ def _read_pair(files: dict[str, RemoteFile], split: str) -> tuple[np.ndarray, np
     return images, labels
 
 
+def _split_here(split: str) -> bool:
+    """Whether MNIST's ``split`` ("train" or "test"), images and labels, is in the data folder or the cache."""
+    return all(locate(MNIST_FILES[f"{split}_{kind}"]) is not None for kind in ("images", "labels"))
+
+
 def _mnist_training_split_available() -> bool:
     """Whether MNIST's 60,000 training images can be had: found locally, or downloadable.
 
     A data folder that holds MNIST's test split but not its training split (without a mirror) is taken as it
     is: nothing is downloaded. A mirror may hold only the test split too (it answers 404 for the rest).
     """
-    if all(locate(MNIST_FILES[key]) is not None for key in ("train_images", "train_labels")):
+    if _split_here("train"):
         return True
     folder = data_dir()
     folder_has_test_split = folder is not None and (folder / MNIST_FILES["test_images"].relpath).is_file()
@@ -123,7 +128,7 @@ def _mnist_training_split_available() -> bool:
     except NotOnMirror:
         return False
     except DataError as error:  # no network now: a test split already here still serves, and says so
-        if all(locate(MNIST_FILES[key]) is not None for key in ("test_images", "test_labels")):
+        if _split_here("test"):
             print(f"MNIST: 下载 60,000 张训练集失败, 改用本机已有的测试集 ({error})")
             return False
         raise

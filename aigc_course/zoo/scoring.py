@@ -24,11 +24,10 @@ def mnist_judge(data=None):
     return Judge(load_trained("judge-mnist")[0], data.class_names if data is not None else MNIST_CLASS_NAMES)
 
 
-def score_samples(samples, value_range, data=None, judge=None) -> dict:
+def score_samples(samples, value_range, data, judge) -> dict:
     """FID-judge, confidence and class shares of ``samples`` (floats in ``value_range``) against ``SCORED_SAMPLES``
-    training images, with the real-vs-real floor (the held-out images against the same reference)."""
-    data = data if data is not None else evaluation_mnist()
-    judge = judge or mnist_judge(data)
+    training images of ``data`` (``evaluation_mnist()``), with the real-vs-real floor (its held-out images against
+    the same reference)."""
     return judge.report(samples, data.x_train[:SCORED_SAMPLES], data.x_val, value_range=value_range)
 
 

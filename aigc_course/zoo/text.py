@@ -84,6 +84,20 @@ def print_generated(generator, poems: bool, options: GenerateOptions) -> None:
             print("-" * 40)
 
 
+def _evaluate(model, corpus_name: str, generator) -> dict:
+    """``evaluate`` of a character model: validation nats/char (the model's own window) and the form rate."""
+    from aigc_course.metrics import nats_per_char
+
+    data = load_corpus(corpus_name)
+    return text_metrics(data, generator(model, data.vocab), nats_per_char(model, data.val_ids))
+
+
+def _generate(model, options: GenerateOptions, name: str, corpus_name: str, generator) -> None:
+    """``generate`` of a character model: the vocabulary from the shipped card, poems when it writes poems."""
+    print_generated(generator(model, vocabulary(corpus_name, _shipped_card(name))), corpus_name == POEM_CORPUS,
+                    options)
+
+
 def _example_batch(corpus_name: str):
     windows = load_corpus(corpus_name).train_ids[:8 * 33].reshape(8, 33)
     return windows[:, :-1], windows[:, 1:]
@@ -126,13 +140,10 @@ def char_lstm_entry(name: str, settings: CharLSTMSettings) -> ModelEntry:
         return CharLSTMGenerator(model, vocab)
 
     def evaluate(model):
-        from aigc_course.metrics import nats_per_char
-
-        data = load_corpus(settings.corpus)
-        return text_metrics(data, generator(model, data.vocab), nats_per_char(model, data.val_ids))
+        return _evaluate(model, settings.corpus, generator)
 
     def generate(model, options: GenerateOptions):
-        print_generated(generator(model, vocabulary(settings.corpus, _shipped_card(name))), poems, options)
+        _generate(model, options, name, settings.corpus, generator)
 
     return ModelEntry(name, "第01章 RNN 文本生成", f"character-level LSTM language model of {settings.corpus}",
                       settings, build, train, evaluate, lambda: _example_batch(settings.corpus),
@@ -141,8 +152,6 @@ def char_lstm_entry(name: str, settings: CharLSTMSettings) -> ModelEntry:
 
 
 def gpt_entry(name: str, settings: GPTSettings) -> ModelEntry:
-    poems = settings.corpus == POEM_CORPUS
-
     def make(vocab_size: int, dropout: float):
         from aigc_course.models.gpt import GPT
 
@@ -180,15 +189,11 @@ def gpt_entry(name: str, settings: GPTSettings) -> ModelEntry:
 
         return GPTGenerator(model, vocab)
 
-    def evaluate(model):
-        from aigc_course.metrics import nats_per_char
-
-        data = load_corpus(settings.corpus)
-        return text_metrics(data, generator(model, data.vocab),
-                            nats_per_char(model, data.val_ids, window=settings.context))
+    def evaluate(model):  # nats_per_char's window is the model's context_length
+        return _evaluate(model, settings.corpus, generator)
 
     def generate(model, options: GenerateOptions):
-        print_generated(generator(model, vocabulary(settings.corpus, _shipped_card(name))), poems, options)
+        _generate(model, options, name, settings.corpus, generator)
 
     return ModelEntry(name, "第04章 Transformer", f"character-level GPT (decoder-only Transformer) of {settings.corpus}",
                       settings, build, train, evaluate, lambda: _example_batch(settings.corpus),

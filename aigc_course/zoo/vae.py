@@ -45,7 +45,8 @@ def vae_entry(name: str, settings: VAESettings) -> ModelEntry:
 
         data = evaluation_mnist()
         metrics = evaluate_bounds(model, binarize(data.x_val, seed=0), k=IW_SAMPLES)
-        metrics.update(score_samples(model.sample(SCORED_SAMPLES, seed=0), model.value_range, data, mnist_judge(data)))
+        samples = model.sample(SCORED_SAMPLES, seed=0)
+        metrics.update(score_samples(samples, model.value_range, data, mnist_judge(data)))
         return {**metrics, "samples": SCORED_SAMPLES}
 
     def generate(model, options: GenerateOptions):
