@@ -115,7 +115,11 @@ def save_image_grid(images, path, ncols: int = 8, scale: int = 2, value_range=No
 
 
 def plot_history(history: dict, keys=None, title: str | None = None, ax=None, xlabel="轮次（epoch）"):
-    """Plot training curves from a Keras ``History.history``-like dict (train and ``val_`` pairs)."""
+    """Plot training curves from a Keras ``History.history``-like dict.
+
+    A key with a ``val_`` partner is drawn twice, labelled "训练 key" and "验证 key"; any other key is
+    labelled with its own name, so ``{"训练": [...], "验证": [...]}`` reads as written.
+    """
     import matplotlib.pyplot as plt
 
     keys = keys or [key for key in history if not key.startswith("val_")]
@@ -124,8 +128,9 @@ def plot_history(history: dict, keys=None, title: str | None = None, ax=None, xl
     for key in keys:
         values = history[key]
         steps = np.arange(1, len(values) + 1)
-        ax.plot(steps, values, marker="o", markersize=3, label=f"训练 {key}")
-        if f"val_{key}" in history:
+        paired = f"val_{key}" in history
+        ax.plot(steps, values, marker="o", markersize=3, label=f"训练 {key}" if paired else key)
+        if paired:
             ax.plot(steps, history[f"val_{key}"], marker="s", markersize=3, label=f"验证 {key}")
     ax.set_xlabel(xlabel)
     ax.legend()
