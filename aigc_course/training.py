@@ -48,17 +48,26 @@ class ResumableCheckpoint(keras.callbacks.Callback):
 
 
 class TimeBudget(keras.callbacks.Callback):
-    """Stop training once ``seconds`` of it have passed (checked after every batch): equal-time comparisons."""
+    """Stop training once ``seconds`` of training steps have run (checked after every batch).
+
+    Only the time inside training batches counts: validation, checkpoint writes and callbacks between
+    epochs do not, so two models compared at equal time get the same time to learn.
+    """
 
     def __init__(self, seconds: float):
         super().__init__()
         self.seconds = seconds
+        self.spent = 0.0
 
     def on_train_begin(self, logs=None):
-        self.started = time.perf_counter()
+        self.spent = 0.0
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.batch_started = time.perf_counter()
 
     def on_train_batch_end(self, batch, logs=None):
-        if time.perf_counter() - self.started >= self.seconds:
+        self.spent += time.perf_counter() - self.batch_started
+        if self.spent >= self.seconds:
             self.model.stop_training = True
 
 

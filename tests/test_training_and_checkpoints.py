@@ -90,3 +90,35 @@ def test_checkpoint_for_another_model_is_a_clear_error(tmp_path):
 def test_atomic_save_leaves_no_partial_files(tmp_path):
     save_checkpoint(tiny_model(), tmp_path / "b.weights.h5", "tiny", {})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b.json", "b.weights.h5"]
+
+
+def test_time_budget_counts_training_batches_only(monkeypatch):
+    """Validation and other work between epochs do not use up the budget; training batches do."""
+    import keras
+
+    import aigc_course.training as training
+
+    clock = {"now": 0.0}
+    monkeypatch.setattr(training.time, "perf_counter", lambda: clock["now"])
+
+    class Advance(keras.callbacks.Callback):
+        def __init__(self, per_batch, per_epoch):
+            super().__init__()
+            self.per_batch, self.per_epoch = per_batch, per_epoch
+
+        def on_train_batch_begin(self, batch, logs=None):   # runs after TimeBudget's: time passes inside the batch
+            clock["now"] += self.per_batch
+
+        def on_epoch_end(self, epoch, logs=None):            # a slow validation pass
+            clock["now"] += self.per_epoch
+
+    def batches_run(per_batch, per_epoch):
+        model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        model.compile("sgd", "mse")
+        x, y = np.zeros((8, 2), "float32"), np.zeros((8, 1), "float32")
+        budget = training.TimeBudget(10.0)
+        model.fit(x, y, batch_size=2, epochs=3, verbose=0, callbacks=[budget, Advance(per_batch, per_epoch)])
+        return int(model.optimizer.iterations.numpy()), budget.spent
+
+    assert batches_run(per_batch=0.0, per_epoch=100.0) == (12, 0.0)   # all 3 epochs of 4 batches
+    assert batches_run(per_batch=4.0, per_epoch=0.0) == (3, 12.0)      # stops after the batch that crosses 10 s
