@@ -95,3 +95,17 @@ def test_float_images_need_their_value_range_and_are_never_guessed():
     assert as_judge_input(np.full((3, 28, 28, 1), 255, np.uint8), (-1, 1)).min() == 1.0  # uint8 is always 0-255
     with pytest.raises(SettingsError, match="upper bound"):
         to_display(dark, (1, 1))
+
+
+def test_reference_features_are_remembered_by_content(judge_and_data):
+    judge, data = judge_and_data
+    reference = data.x_val[:300].copy()
+    first = judge.reference_features(reference)
+    assert judge.reference_features(reference.copy()) is first                  # same content: computed once
+    np.testing.assert_allclose(first, judge.features(reference), rtol=1e-6)
+    reference[0, 0, 0] = 255 - reference[0, 0, 0]                               # changed content: recomputed
+    assert judge.reference_features(reference) is not first
+    as_float = reference.astype("float32") / 255                                 # a float batch keys on its range
+    assert judge.reference_features(as_float, (0, 1)) is not judge.reference_features(as_float * 2 - 1, (-1, 1))
+    report = judge.report(data.x_val[300:400], data.x_val[:300])
+    assert report["fid_judge"] == judge.fid(data.x_val[300:400], data.x_val[:300])
