@@ -50,23 +50,27 @@ class ResumableCheckpoint(keras.callbacks.Callback):
 class TimeBudget(keras.callbacks.Callback):
     """Stop training once ``seconds`` of training steps have run (checked after every batch).
 
-    Only the time inside training batches counts: validation, checkpoint writes and callbacks between
-    epochs do not, so two models compared at equal time get the same time to learn.
+    Only the time inside training batches counts, and not the first batch, which compiles the step:
+    validation, checkpoint writes and compilation do not use up the budget, so two models compared at
+    equal time get the same time to learn.
     """
 
     def __init__(self, seconds: float):
         super().__init__()
         self.seconds = seconds
         self.spent = 0.0
+        self.batches = 0
 
     def on_train_begin(self, logs=None):
-        self.spent = 0.0
+        self.spent, self.batches = 0.0, 0
 
     def on_train_batch_begin(self, batch, logs=None):
         self.batch_started = time.perf_counter()
 
     def on_train_batch_end(self, batch, logs=None):
-        self.spent += time.perf_counter() - self.batch_started
+        self.batches += 1
+        if self.batches > 1:
+            self.spent += time.perf_counter() - self.batch_started
         if self.spent >= self.seconds:
             self.model.stop_training = True
 
