@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from aigc_course.testing import CHAPTER_DATASETS
+
 REPO = Path(__file__).resolve().parent
 
 os.environ["AIGC_QUICK"] = "1"                      # notebooks run with small step counts
@@ -19,27 +21,26 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 if "AIGC_COURSE_DATA" not in os.environ and (REPO.parent / "shared" / "data").is_dir():  # "" = no data folder
     os.environ["AIGC_COURSE_DATA"] = str(REPO.parent / "shared" / "data")
 
-# What each notebook reads (it is skipped, or fails in CI, when one of them cannot be had)
-NOTEBOOK_DATASETS = {
-    "00_intro": ("mnist", "fashion_mnist", "tang_poems"),
-    "01_rnn_text_generation": ("shakespeare", "tang_poems"),
-    "02_gan": ("mnist",),
-    "03_vae": ("mnist",),
-    "04_transformer": ("shakespeare", "tang_poems"),
-    "05_diffusion": ("mnist",),
-}
-
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "needs_data(*names): the test reads these data sets "
                                        "(skipped without them; a failure in CI)")
+    config.addinivalue_line("markers", "offline_kit: builds and installs the offline workshop kit (downloads "
+                                       "~0.5 GB, minutes; not in the default run: `bash run.sh test -m offline_kit`)")
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        stem = Path(str(item.fspath)).stem
-        if stem in NOTEBOOK_DATASETS:
-            item.add_marker(pytest.mark.needs_data(*NOTEBOOK_DATASETS[stem]))
+        path = Path(str(item.fspath))
+        if path.suffix == ".ipynb" and path.name[:2] in CHAPTER_DATASETS:
+            item.add_marker(pytest.mark.needs_data(*CHAPTER_DATASETS[path.name[:2]]))
+        # The suite runs on two workers (pytest-xdist, --dist loadgroup). A notebook's cells share one kernel,
+        # so they stay together; the tests that read the once-per-session evaluation of the shipped
+        # checkpoints stay together so that each checkpoint is evaluated once.
+        if path.suffix == ".ipynb":
+            item.add_marker(pytest.mark.xdist_group(f"notebook-{path.name}"))
+        elif "shipped_metrics" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("shipped-checkpoints"))
 
 
 def pytest_runtest_setup(item):

@@ -16,6 +16,7 @@ The exit code is the command's exit code.
 from __future__ import annotations
 
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -26,6 +27,10 @@ VENV = REPO / ".venv"
 REQUIREMENTS = REPO / "requirements.txt"
 STAMP_NAME = ".installed-requirements"  # copy of the requirements.txt last installed into .venv
 MIN_PYTHON = (3, 10)
+# An offline workshop kit (``python -m aigc_course kit``) puts the course in KIT/course beside KIT/wheels and
+# KIT/data: then the venv is installed from the wheels with no network, and KIT/data is the data folder.
+KIT_ROOT = REPO.parent
+DATA_ENV = "AIGC_COURSE_DATA"
 DEFAULT_COMMAND = "demo"
 # Child-process defaults (a value already set by the user wins):
 CHILD_ENV_DEFAULTS = {
@@ -60,21 +65,44 @@ def command_argv(python, command: str, args) -> list[str]:
     return [python, "-m", "aigc_course", command, *args]
 
 
-def child_env(environ) -> dict[str, str]:
-    """``environ`` plus the defaults of ``CHILD_ENV_DEFAULTS`` for variables it does not set."""
+def child_env(environ, kit_root: Path = KIT_ROOT) -> dict[str, str]:
+    """``environ`` plus the defaults of ``CHILD_ENV_DEFAULTS`` for variables it does not set, and the
+    workshop kit's data folder as ``AIGC_COURSE_DATA`` when the course came from a kit (the user's setting wins)."""
     env = dict(environ)
     for name, value in CHILD_ENV_DEFAULTS.items():
         env.setdefault(name, value)
+    kit_data = kit_root / "data"
+    if (kit_data / "SHA256SUMS").is_file() and not env.get(DATA_ENV):
+        env[DATA_ENV] = str(kit_data)
     return env
 
 
-def install_steps(python, requirements: Path = REQUIREMENTS) -> list[list[str]]:
-    """The commands that install ``requirements``, the package and the Jupyter kernel into the venv."""
+def kit_platform(system: str = sys.platform, machine: str = platform.machine()) -> str:
+    """This machine's name in the workshop kit's wheels folder, e.g. ``windows-x86_64``."""
+    machine = {"amd64": "x86_64", "aarch64": "arm64"}.get(machine.lower(), machine.lower())
+    name = "windows" if system.startswith("win") else "macos" if system == "darwin" else system
+    return f"{name}-{machine}"
+
+
+def kit_wheels(kit_root: Path = KIT_ROOT, version=sys.version_info) -> Path | None:
+    """The kit's wheel folder for this platform and Python (``wheels/linux-x86_64-py311``), when there is one."""
+    folder = kit_root / "wheels" / f"{kit_platform()}-py{version[0]}{version[1]}"
+    return folder if (folder / "requirements.lock").is_file() else None
+
+
+def install_steps(python, requirements: Path = REQUIREMENTS, wheels: Path | None = None) -> list[list[str]]:
+    """The commands that install ``requirements``, the package and the Jupyter kernel into the venv
+    (from the workshop kit's ``wheels`` folder with no network, when given)."""
     python = str(python)
+    pip_install = [python, "-m", "pip", "install", "--quiet"]
+    if wheels is None:
+        first = [[*pip_install, "--upgrade", "pip"]]
+    else:  # offline: no index at all, only the kit's wheels (the package's build backend included)
+        first, pip_install = [], [*pip_install, "--no-index", "--find-links", str(wheels)]
     return [
-        [python, "-m", "pip", "install", "--quiet", "--upgrade", "pip"],
-        [python, "-m", "pip", "install", "--quiet", "-r", str(requirements)],
-        [python, "-m", "pip", "install", "--quiet", "--no-deps", "-e", str(REPO)],
+        *first,
+        [*pip_install, "-r", str(requirements)],
+        [*pip_install, "--no-deps", "-e", str(REPO)],
         [python, "-m", "ipykernel", "install", "--sys-prefix", "--name", "python3"],
     ]
 
@@ -90,8 +118,9 @@ def check_python(version=sys.version_info) -> str | None:
             f"例如 Windows: py -3.11 run.py demo; macOS/Linux: python3.11 run.py demo")
 
 
-def ensure_venv(venv: Path = VENV, requirements: Path = REQUIREMENTS) -> int:
-    """Create the venv and install ``requirements`` into it when needed; return 0, or the failing step's exit code."""
+def ensure_venv(venv: Path = VENV, requirements: Path = REQUIREMENTS, kit_root: Path = KIT_ROOT) -> int:
+    """Create the venv and install ``requirements`` into it when needed (from a workshop kit's wheels when the
+    course came from one); return 0, or the failing step's exit code."""
     python = venv_python(venv)
     if not python.is_file():
         problem = check_python()
@@ -107,8 +136,16 @@ def ensure_venv(venv: Path = VENV, requirements: Path = REQUIREMENTS) -> int:
     stamp = venv / STAMP_NAME
     if not requirements_changed(requirements, stamp):
         return 0
-    say("installing requirements.txt into .venv (first run: a few minutes)")
-    for step in install_steps(python, requirements):
+    wheels = kit_wheels(kit_root)
+    if wheels is not None:
+        say(f"installing requirements.txt into .venv from the workshop kit {wheels} (offline)")
+    elif (kit_root / "wheels").is_dir():
+        say(f"注意 (note): 离线安装包 {kit_root / 'wheels'} 里没有本机 ({kit_platform()}, Python "
+            f"{sys.version_info[0]}.{sys.version_info[1]}) 的 wheel, 改为联网安装 (installing from the network). "
+            f"解决 (fix): 用安装包对应的 Python 版本运行, 或在能上网的电脑上 bash run.sh kit 文件夹 --platforms {kit_platform()}")
+    else:
+        say("installing requirements.txt into .venv (first run: a few minutes)")
+    for step in install_steps(python, requirements, wheels):
         code = subprocess.call(step, stdout=subprocess.DEVNULL if "ipykernel" in step else None)
         if code != 0:
             say(f"安装失败 (install failed, exit {code}): {' '.join(step)}. 解决 (fix): 检查网络或 pip 的输出, "

@@ -50,3 +50,11 @@ def _remove_quietly(path: Path) -> None:
         path.unlink()
     except OSError:
         pass
+
+
+def write_text_atomically(target, text: str, encoding: str = "utf-8") -> Path:
+    """Write ``text`` to ``target`` through a partial file renamed over it: never a half-written file."""
+    target = Path(target)
+    partial = target.with_name(f"{target.name}.part-{os.getpid()}")
+    partial.write_text(text, encoding=encoding)
+    return replace_atomically(partial, target)

@@ -153,6 +153,17 @@ def cmd_doctor(args) -> int:
     return run_doctor(probe_seconds=args.probe_seconds)
 
 
+def cmd_kit(args) -> int:
+    from aigc_course.workshop_kit import build_kit
+
+    platforms = tuple(name.strip() for name in args.platforms.split(",") if name.strip())
+    summary = build_kit(Path(args.dest), platforms, with_data=not args.no_data)
+    wheels = ", ".join(f"{name} {count}" for name, count in summary["wheels"].items())
+    print(f"离线安装包已写入 (workshop kit written to) {Path(args.dest).resolve()}: {summary['course_files']} course "
+          f"files; wheels: {wheels}; {summary['bytes'] / 1e9:.2f} GB. 见 (see) 安装说明.txt")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m aigc_course", description="AIGC 从入门到实战")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -167,6 +178,14 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--probe-seconds", type=bounded(float, 1, 120), default=10.0,
                         help="length of the speed probe (default 10 s)")
     doctor.set_defaults(run=cmd_doctor)
+
+    kit = commands.add_parser("kit", help="prepare an offline workshop folder for a USB stick (wheels, data, "
+                                          "course); needs a network once")
+    kit.add_argument("dest", help="the folder to write (outside the course folder)")
+    kit.add_argument("--platforms", default="linux-x86_64,windows-x86_64,macos-arm64",
+                     help="comma-separated: linux-x86_64, windows-x86_64, macos-arm64 (default: all three)")
+    kit.add_argument("--no-data", action="store_true", help="leave the data sets out")
+    kit.set_defaults(run=cmd_kit)
 
     listing = commands.add_parser("list", help="list the named models")
     listing.set_defaults(run=cmd_list)
@@ -223,7 +242,7 @@ def main(argv=None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # argparse already printed usage and the one-line reason
         return int(exit_.code or 0)
-    if args.command not in ("list", "doctor"):  # these run TensorFlow: import it without its start-up notices
+    if args.command not in ("list", "doctor", "kit"):  # these run TensorFlow: import it without its start-up notices
         # (doctor imports it itself, so that a broken installation is reported with its fix)
         from aigc_course.runtime import import_tensorflow_quietly
 

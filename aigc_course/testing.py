@@ -38,3 +38,15 @@ def require_datasets(*names: str) -> None:
         if in_ci():
             pytest.fail(f"CI needs every data set, and {name} is missing: {why}", pytrace=False)
         pytest.skip(how_to_get(name))
+
+
+# What each chapter's notebooks read: the chapter notebook, its exercises and their solutions (a notebook is
+# skipped, or fails in CI, when one of them cannot be had). Keyed by the chapter number the file name starts with.
+CHAPTER_DATASETS = {
+    "00": ("mnist", "fashion_mnist", "tang_poems"),
+    "01": ("shakespeare", "tang_poems"),
+    "02": ("mnist",),
+    "03": ("mnist",),
+    "04": ("shakespeare", "tang_poems"),
+    "05": ("mnist",),
+}
