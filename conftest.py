@@ -29,6 +29,7 @@ def pytest_configure(config):
                                        "~0.5 GB, minutes; not in the default run: `bash run.sh test -m offline_kit`)")
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
 def pytest_collection_modifyitems(config, items):
     for item in items:
         path = Path(str(item.fspath))

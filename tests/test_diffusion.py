@@ -92,6 +92,18 @@ def test_ddim_with_eta_zero_is_deterministic(small_model):
         assert np.allclose(*outs) == same
 
 
+def test_a_chosen_sampling_path_replaces_the_evenly_spaced_one(small_model):
+    from aigc_course.errors import SettingsError
+
+    even = sampling_timesteps(1000, 5)[:-1]
+    np.testing.assert_array_equal(small_model.sample(2, timesteps=even, seed=3), small_model.sample(2, steps=5, seed=3))
+    assert not np.allclose(small_model.sample(2, timesteps=[1000, 990, 900, 500, 100], seed=3),
+                           small_model.sample(2, steps=5, seed=3))
+    for bad in ([1000, 1000, 1], [1001, 500], [500, 0], [], [[1000, 1]], [1000.5, 1]):
+        with pytest.raises(SettingsError):
+            small_model.sample(2, timesteps=bad)
+
+
 def test_ddpm_step_is_the_true_posterior_given_the_predicted_x0(small_model):
     """eta = 1 between consecutive steps: x_{t-1} = c0 x0_hat + ct x_t + sqrt(var) z (Ho et al., eq. 6-7)."""
     sampler = DiffusionSampler(small_model)

@@ -138,3 +138,12 @@ def test_the_exercise_notebook_runs_up_to_its_first_check(chapter):
         output.get("output_type") == "error" for output in cell.get("outputs", [])))
     assert failed_cell is notebook.cells[first_check], "a cell before the first check raised an error"
     assert failure.value.ename == "CheckFailed"
+
+
+def test_the_readme_table_counts_the_exercises_of_each_kind():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for chapter in CHAPTERS:
+        exercises = chapter_exercises(chapter)
+        counts = " | ".join(str(sum(exercise.kind == kind for exercise in exercises)) for kind in KINDS)
+        row = f"| [{chapter_number(chapter)}](exercises/{chapter_number(chapter)}_练习.ipynb) | {counts} | {len(exercises)} |"
+        assert row in readme, f"README's exercise table has no row {row!r}"

@@ -100,8 +100,12 @@ class Check:
 
 
 def _learner_frame(error: BaseException) -> str:
-    """`` (在你的代码第 N 行: ...)``: the last frame of the traceback outside this package, if there is one."""
-    frames = [frame for frame in traceback.extract_tb(error.__traceback__) if "aigc_course" not in frame.filename]
+    """`` (出错的位置在第 N 行: ...)``: the learner's last line in the traceback (a notebook cell or their own
+    file; not this package, not an installed library such as TensorFlow), if there is one."""
+    def library(filename: str) -> bool:
+        return "aigc_course" in filename or "site-packages" in filename or "dist-packages" in filename
+
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__) if not library(frame.filename)]
     if not frames:
         return ""
     frame = frames[-1]

@@ -265,7 +265,7 @@ class DiffusionModel(keras.Model):
 
     # --- sampling -------------------------------------------------------------------------------------
     def sample(self, n: int, steps: int = 50, eta: float = 0.0, labels=None, guidance: float = 0.0,
-               seed: int = 0, batch_size: int = 250, trajectory_every: int | None = None):
+               seed: int = 0, batch_size: int = 250, trajectory_every: int | None = None, timesteps=None):
         """``n`` images in [-1, 1] (N, 28, 28, 1) from pure noise in ``steps`` denoising steps.
 
         ``eta=0``: DDIM (deterministic given the starting noise); ``eta=1`` with ``steps=T``: DDPM's
@@ -273,10 +273,11 @@ class DiffusionModel(keras.Model):
         eps_none + (1 + w) (eps_label - eps_none) (w = 0: the conditional model alone, one pass per step;
         no labels: the unconditional model p(x)).
         With ``trajectory_every=k`` also returns the intermediate x_t every k steps (first batch only).
+        ``timesteps`` (e.g. ``[1000, 900, ..., 1]``, decreasing) replaces the ``steps`` evenly spaced ones.
         """
         if self._sampler is None:
             self._sampler = DiffusionSampler(self)
-        return self._sampler.sample(n, steps, eta, labels, guidance, seed, batch_size, trajectory_every)
+        return self._sampler.sample(n, steps, eta, labels, guidance, seed, batch_size, trajectory_every, timesteps)
 
 
 def sampling_timesteps(total: int, steps: int) -> np.ndarray:
@@ -284,6 +285,17 @@ def sampling_timesteps(total: int, steps: int) -> np.ndarray:
     if not 1 <= steps <= total:
         raise SettingsError(f"steps must lie in 1..{total}, got {steps}")
     times = np.unique(np.round(np.linspace(1, total, steps)).astype(int))[::-1]
+    return np.concatenate([times, [0]])
+
+
+def custom_timesteps(timesteps, total: int) -> np.ndarray:
+    """A chosen sampling path: integers in 1..``total``, strictly decreasing, then 0 appended."""
+    times = np.asarray(timesteps)
+    if times.ndim != 1 or len(times) == 0 or not np.all(times == np.round(times)):
+        raise SettingsError(f"timesteps must be a 1-D list of whole numbers, got {timesteps!r}")
+    times = times.astype(int)
+    if times.min() < 1 or times.max() > total or np.any(np.diff(times) >= 0):
+        raise SettingsError(f"timesteps must lie in 1..{total} and strictly decrease, got {times.tolist()}")
     return np.concatenate([times, [0]])
 
 
@@ -317,7 +329,7 @@ class DiffusionSampler:
         return ops.sqrt(abar_prev) * x0 + direction + sigma * noise, x0
 
     def sample(self, n, steps=50, eta=0.0, labels=None, guidance=0.0, seed=0, batch_size=250,
-               trajectory_every=None):
+               trajectory_every=None, timesteps=None):
         import tensorflow as tf
 
         guided = labels is not None and guidance != 0.0
@@ -326,7 +338,8 @@ class DiffusionSampler:
         labels = np.asarray(labels, dtype="int32").reshape(-1)
         if len(labels) != n or labels.min() < 0 or labels.max() > NUM_CLASSES:
             raise SettingsError(f"need {n} labels in 0..{NUM_CLASSES - 1} (or {NUM_CLASSES} for none)")
-        times = sampling_timesteps(self.model.schedule.steps, steps)
+        times = sampling_timesteps(self.model.schedule.steps, steps) if timesteps is None else \
+            custom_timesteps(timesteps, self.model.schedule.steps)
         rng = np.random.default_rng(seed)
         images, trajectory = [], []
         for start in range(0, n, batch_size):
