@@ -34,7 +34,7 @@ def naive_bayes(mnist):
 # ---------------------------------------------------------------- 0.2
 
 def test_blank_image_prediction_gets_its_verdict(naive_bayes, capsys):
-    with pytest.raises(CheckFailed, match="先在上一格写下你的预测"):
+    with pytest.raises(CheckFailed, match="先在预测格里写下你的预测"):
         ch00.check_blank_image(None, naive_bayes)
     with pytest.raises(CheckFailed, match="选项之一"):
         ch00.check_blank_image("C", naive_bayes)
@@ -86,7 +86,7 @@ def test_smoothing_prediction_gets_its_verdict(capsys):
     best = min(nll, key=nll.get)
     wrong = next(alpha for alpha in ch00.SMOOTHING_CHOICES if alpha != best)
 
-    with pytest.raises(CheckFailed, match="先在上一格写下你的预测"):
+    with pytest.raises(CheckFailed, match="先在预测格里写下你的预测"):
         ch00.check_bigram_smoothing(None, TRAIN_POEMS, VAL_POEMS)
     with pytest.raises(CheckFailed, match="选项之一"):
         ch00.check_bigram_smoothing(0.5, TRAIN_POEMS, VAL_POEMS)

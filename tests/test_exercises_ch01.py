@@ -44,7 +44,7 @@ def after_steps(model, steps: int):
 # 1.2 --------------------------------------------------------------------------------------------------------
 
 def test_untrained_loss_needs_a_prediction(corpus, model):
-    with pytest.raises(CheckFailed, match="先在上一格写下你的预测"):
+    with pytest.raises(CheckFailed, match="先在预测格里写下你的预测"):
         ch01.check_untrained_loss(None, after_steps(model, 0), corpus)
     with pytest.raises(CheckFailed, match="应该是一个数"):
         ch01.check_untrained_loss("大约四", model, corpus)
@@ -89,7 +89,7 @@ def test_temperature_and_top_p_prediction_is_counted_on_the_logits(capsys):
 
 def test_temperature_and_top_p_rejects_a_missing_or_malformed_prediction():
     logits = np.array([1.0, 0.5, -0.2])
-    with pytest.raises(CheckFailed, match="先在上一格写下你的预测"):
+    with pytest.raises(CheckFailed, match="先在预测格里写下你的预测"):
         ch01.check_temperature_and_top_p(None, logits)
     with pytest.raises(CheckFailed, match="选项之一"):
         ch01.check_temperature_and_top_p("更少", logits)

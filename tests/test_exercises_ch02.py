@@ -19,7 +19,7 @@ def undecided_discriminator(x):
 
 # ----------------------------------------------------------------------------------------------- 2.3
 def test_equilibrium_check_needs_a_prediction_and_a_discriminator():
-    with pytest.raises(CheckFailed, match="先在上一格写下你的预测"):
+    with pytest.raises(CheckFailed, match="先在预测格里写下你的预测"):
         ch02.check_equilibrium_loss(None, undecided_discriminator)
     with pytest.raises(CheckFailed, match="训练好的判别器"):
         ch02.check_equilibrium_loss(1.39, "discriminator")
@@ -55,7 +55,7 @@ def test_the_two_peaks_are_the_chapters_data():
 # ----------------------------------------------------------------------------------------------- 2.4
 @pytest.mark.needs_data("mnist")
 def test_collapse_check(capsys):
-    with pytest.raises(CheckFailed, match="先在上一格写下你的预测"):
+    with pytest.raises(CheckFailed, match="先在预测格里写下你的预测"):
         ch02.check_collapse_metric(None)
     with pytest.raises(CheckFailed, match="选项之一"):
         ch02.check_collapse_metric("准确率")

@@ -52,7 +52,7 @@ def with_steps(vae, steps: int):
 # ------------------------------------------------------------------------------------------ 3.4
 def test_untrained_elbo_prediction_is_judged_against_its_own_measurement(untrained_vae, random_binary_images,
                                                                          capsys):
-    with pytest.raises(CheckFailed, match="先在上一格写下你的预测"):
+    with pytest.raises(CheckFailed, match="先在预测格里写下你的预测"):
         ch03.check_untrained_elbo(None, untrained_vae, random_binary_images)
     with pytest.raises(CheckFailed, match="应该是一个数"):
         ch03.check_untrained_elbo("很大", untrained_vae, random_binary_images)
@@ -77,7 +77,7 @@ def test_untrained_elbo_check_rejects_gray_images_and_a_trained_model(untrained_
 # ------------------------------------------------------------------------------------------ 3.6
 @pytest.mark.needs_data("mnist")
 def test_blank_image_prediction_is_measured_on_the_model(shipped_vae, heldout_digits, untrained_vae, capsys):
-    with pytest.raises(CheckFailed, match="先在上一格写下你的预测"):
+    with pytest.raises(CheckFailed, match="先在预测格里写下你的预测"):
         ch03.check_blank_image(None, shipped_vae, heldout_digits)
     with pytest.raises(CheckFailed, match="选项之一"):
         ch03.check_blank_image("低", shipped_vae, heldout_digits)

@@ -9,7 +9,7 @@ from aigc_course.exercises import CheckFailed, ch04
 # ------------------------------------------------------------------ 4.5 scaling by 1/d_k
 
 def test_scale_prediction_needs_a_number():
-    with pytest.raises(CheckFailed, match="先在上一格写下你的预测"):
+    with pytest.raises(CheckFailed, match="先在预测格里写下你的预测"):
         ch04.check_scale_prediction(None)
     with pytest.raises(CheckFailed, match="应该是一个数"):
         ch04.check_scale_prediction("很小")
@@ -46,7 +46,7 @@ def test_cache_prediction_right_wrong_and_missing(capsys):
     for wrong in (ch04.NEW_TOKENS, ch04.NEW_TOKENS / 2, 2):  # N, N/2 (the MLP's saving), "a bit faster"
         assert not ch04.check_cache_savings(wrong, uncached, cached)
         assert "(2N+1)/3" in capsys.readouterr().out
-    with pytest.raises(CheckFailed, match="先在上一格写下你的预测"):
+    with pytest.raises(CheckFailed, match="先在预测格里写下你的预测"):
         ch04.check_cache_savings(None, uncached, cached)
 
 

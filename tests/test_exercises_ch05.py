@@ -35,7 +35,7 @@ def test_noisy_steps_prediction_is_computed_from_the_schedule(capsys):
 
 
 def test_noisy_steps_rejects_a_missing_or_malformed_prediction():
-    with pytest.raises(CheckFailed, match="先在上一格写下你的预测"):
+    with pytest.raises(CheckFailed, match="先在预测格里写下你的预测"):
         ch05.check_noisy_steps(None)
     with pytest.raises(CheckFailed, match="0 到 1 之间的比例"):
         ch05.check_noisy_steps(33)                                               # a percentage
@@ -46,7 +46,7 @@ def test_noisy_steps_rejects_a_missing_or_malformed_prediction():
 # 5.6 --------------------------------------------------------------------------------------------------------
 
 def test_negative_guidance_rejects_a_missing_prediction_before_sampling():
-    with pytest.raises(CheckFailed, match="先在上一格写下你的预测"):
+    with pytest.raises(CheckFailed, match="先在预测格里写下你的预测"):
         ch05.check_negative_guidance(None, None)                                 # fails before touching the model
     with pytest.raises(CheckFailed, match="0 到 1 之间的比例"):
         ch05.check_negative_guidance(10, None)

@@ -139,6 +139,12 @@ def slerp_of_unit_vectors(z0, z1, t):
     return (np.sin((1 - t) * omega) * z0 + np.sin(t * omega) * z1) / np.sin(omega)
 
 
+def g_loss_sigmoid_then_log(fake_logits):
+    """-mean(log sigmoid(l)) computed naively: fine at -40 in float32, inf once sigmoid underflows to 0."""
+    probabilities = keras.ops.sigmoid(keras.ops.convert_to_tensor(fake_logits, "float32"))
+    return -keras.ops.mean(keras.ops.log(probabilities))
+
+
 WRONG_ANSWERS = {
     "discriminator_loss_from_logits": [
         (d_loss_logits_as_probabilities, "你把 logit 当成了概率"),
@@ -159,6 +165,7 @@ WRONG_ANSWERS = {
         (g_loss_minimise_log_d, "符号反了"),
         (g_loss_logits_as_probabilities, "你把 logit 当成了概率"),
         (g_loss_summed, "求的是和而不是平均"),
+        (g_loss_sigmoid_then_log, "先算 σ(ℓ) 再取 log 会溢出"),
     ],
     "slerp": [
         (slerp_linear, "这是线性插值"),

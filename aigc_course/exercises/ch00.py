@@ -467,7 +467,7 @@ def check_bigram_smoothing(prediction, poems_train, poems_val) -> bool:
     explanation = (
         f"验证集 NLL（nats/字，{result['pairs']:,} 个字对）：{table}。\n"
         f"验证集里 {result['unseen_share']:.1%} 的字对在训练诗里一次也没出现过，这些字对的概率全靠 α 给："
-        f"p = α / (这个字的出现次数 + α·V)，V = {result['vocab_size']:,}。\n"
+        f"p = α / (前一个字在训练诗里的出现次数 + α·V)，V = {result['vocab_size']:,}。\n"
         "α 太小：没见过的字对概率几乎为 0，每遇到一个就要付出很大的 −log p；"
         "α 太大：每一行要把 α·V 份“假计数”分给几千个没见过的字，常见字对的概率被稀释。"
         "最好的 α 在两者之间，要在验证集上选出来（而不是训练集：训练集上 α 越小越好）。")

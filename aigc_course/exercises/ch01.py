@@ -239,8 +239,8 @@ def _top_p_variants(logits, p):
         (mask_from(np.arange(n), unsorted_mass_before < p),
          "你的结果相当于按词元原来的顺序累加概率：要先按概率从大到小排序，再累加。"),
         (crossing if crossing.any() else None,
-         "你去掉了让累计概率越过 p 的那个词元：按约定它要保留（保留的是累计概率“达到” p 的最小集合），"
-         "所以判断条件应看排在它前面的词元的概率之和。"),
+         "你去掉了让累计概率越过 p 的那个词元：按约定它要保留（保留的是累计概率“达到” p 的最小集合）。"
+         "判断一个词元留不留时，累计概率该算到它自己为止，还是只算排在它前面的词元？"),
         (mask_from(ascending, (np.cumsum(probs[ascending]) - probs[ascending]) < p),
          "你保留的是概率最小的那些词元：排序方向反了，应从最可能的词元开始累加。"),
         (probs >= p, "你保留的是概率本身不小于 p 的词元：p 限制的是保留下来的词元的概率之和，而不是单个词元的概率。"),

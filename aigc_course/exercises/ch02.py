@@ -142,8 +142,8 @@ def check_discriminator_loss(discriminator_loss_from_logits) -> None:
             "先算 σ(ℓ) 再取 log 会溢出：σ(40) 在浮点数里就等于 1，1 − σ(40) = 0。能不能直接用 logit 写这两项？"))
         if not np.isclose(got, expected, **_CLOSE):
             check.fail(f"真实样本的 logit 约 −40、生成样本的约 +40 时，损失应为 {expected:.4f}，你的是 {got:.4f}："
-                       "先算 σ(ℓ)，再给概率加一个小 ε 或截断到 [ε, 1 − ε]（不带 from_logits 的交叉熵就会截断）"
-                       "再取 log，大损失就被压小了。能不能直接用 logit 写这两项？")
+                       "是不是先算了 σ(ℓ)，再给概率加一个小 ε 或截断到 [ε, 1 − ε]（不带 from_logits 的交叉熵就会截断）"
+                       "之后才取 log？这样大损失就被压小了。能不能直接用 logit 写这两项？")
         check.checked("logit 为 ±40 的极端情形（要求数值稳定）")
 
         real, fake = np.float32(_D_CASES[1][1])[:, None], np.float32(_D_CASES[1][2])[:, None]
@@ -177,6 +177,7 @@ _G_CASES = (
     ("logit 都在 (0, 1) 之间", [0.2, 0.5, 0.9]),
     ("logit 有正有负", [-3.0, -0.5, 0.2, 1.5, -1.0]),
     ("判别器非常自信地认出了假样本（logit 约 −40）", [-40.0, -45.0, -38.0]),
+    ("判别器极其自信（logit 约 −110，σ(ℓ) 在 float32 里下溢成 0）", [-110.0, -120.0, -105.0]),
 )
 
 
@@ -209,7 +210,7 @@ def check_generator_loss(generator_loss_non_saturating) -> None:
                 (np.sum(_softplus(-f)), "你对批量求的是和而不是平均：损失不应该随批量大小变大。"),
             ])
             check.fail(hint or f"{name}（生成样本的 logit {fake}）时，损失应为 {expected:.4f}，你的是 {got:.4f}。")
-        check.checked("三组生成样本的 logit（含 −40 附近的极端值）上的损失")
+        check.checked("四组生成样本的 logit（含 −40 和 −110 附近的极端值）上的损失")
 
 
 # ----------------------------------------------------------------------------------------------- 2.3

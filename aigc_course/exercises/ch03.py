@@ -172,7 +172,7 @@ def check_kl_to_standard_normal(function) -> None:
                              "每行都比正确值大 d/2（d 是潜变量维数）：是不是漏了 −1 这一项？"
                              "（μ=0、σ=1 时 q 就是先验，KL 应该正好是 0。）"),
             "mean_over_dims": (expected / d, f"是正确值的 1/{d}：对潜变量各维取了平均？KL 应该是各维之和。"),
-            "mean_not_squared": (0.5 * np.sum(m + np.exp(v) - v - 1.0, axis=-1), "均值那一项要平方：μ²。"),
+            "mean_not_squared": (0.5 * np.sum(m + np.exp(v) - v - 1.0, axis=-1), "均值那一项是不是忘了平方？"),
         }
         for candidate, hint in wrong.values():
             if _match(actual, candidate):
@@ -321,7 +321,7 @@ def check_importance_weighted_bound(function) -> None:
         with np.errstate(all="ignore"):
             at_tiny = _values(check, check.call(function, tiny))
         if at_tiny.shape == (n,) and not np.all(np.isfinite(at_tiny)):
-            check.fail("log w 在 −900 附近时（训练前的模型就会这样）结果成了 −inf 或 NaN：e^(−900) 在 float64 里也下溢成 0。"
+            check.fail("log w 在 −900 附近时（比没训练的模型还差的模型就会这样）结果成了 −inf 或 NaN：e^(−900) 在 float64 里也下溢成 0。"
                        "想一想：取指数之前，能不能先把最大的那个 log w 提出来？")
         at_tiny = check.array(at_tiny, "估计", shape=(n,))
         check.close(at_tiny, _log_mean_exp(tiny), "log w 在 −900 附近时结果不准：检查“提出最大值”之后的每一步。",
@@ -337,7 +337,7 @@ def _is_vae(model) -> bool:
 def _binary_images(exercise: str, images) -> np.ndarray:
     images = np.asarray(images.numpy() if hasattr(images, "numpy") else images, dtype="float32")
     if images.ndim != 4 or images.shape[1:] != (28, 28, 1) or len(images) < 100:
-        raise CheckFailed(exercise, f"第二个参数应该是二值化后的验证图像，形状 (N, 28, 28, 1)、N ≥ 100；你的形状是 {images.shape}。")
+        raise CheckFailed(exercise, f"第三个参数应该是二值化后的验证图像（练习 3.4 实验格里的 `heldout`），形状 (N, 28, 28, 1)、N ≥ 100；你的形状是 {images.shape}。")
     if not np.isin(images, (0.0, 1.0)).all():
         raise CheckFailed(exercise, "图像里有 0 和 1 以外的值：伯努利似然要的是二值图像，先用 binarize(..., seed=0) 二值化。")
     return images
@@ -364,7 +364,7 @@ def check_untrained_elbo(prediction, vae, heldout) -> bool:
     """Exercise 3.4: the prediction of a freshly built VAE's held-out -ELBO (about 784 ln 2 nats), measured here."""
     exercise = "练习 3.4"
     if not _is_vae(vae):
-        raise CheckFailed(exercise, f"第一个参数应该是刚建好的 VAE（aigc_course.models.vae.VAE），你传入的是 {type(vae).__name__}。")
+        raise CheckFailed(exercise, f"第二个参数应该是刚建好的 VAE（aigc_course.models.vae.VAE），你传入的是 {type(vae).__name__}。")
     images = _binary_images(exercise, heldout)
     if _steps(vae) > 0:
         raise CheckFailed(exercise, f"这个模型已经训练了 {_steps(vae)} 步：这一题问的是刚建好、还没训练的 VAE。")
@@ -387,7 +387,7 @@ def check_blank_image(prediction, vae, heldout) -> bool:
     here on ``vae`` (a trained VAE) and the first 500 of ``heldout``."""
     exercise = "练习 3.6"
     if not _is_vae(vae):
-        raise CheckFailed(exercise, f"第一个参数应该是训练好的 VAE（附带的 vae-mnist），你传入的是 {type(vae).__name__}。")
+        raise CheckFailed(exercise, f"第二个参数应该是训练好的 VAE（附带的 vae-mnist），你传入的是 {type(vae).__name__}。")
     digits = _binary_images(exercise, heldout)[:500]
     digit_elbo = _negative_elbo(vae, digits)
     if digit_elbo > 300:
@@ -423,7 +423,7 @@ def check_heldout_elbo(vae) -> None:
         check.require(_is_vae(vae), f"要传入训练好的 VAE（aigc_course.models.vae.VAE），你传入的是 {type(vae).__name__}。")
         steps = _steps(vae)
         check.require(steps <= budget, f"训练了 {steps} 步，超出了 {budget} 步的预算（{mode}）：预算是优化器的更新次数，"
-                                       "改设置时不要改训练步数；重复运行训练格之前先重新建模型。")
+                                       "改设置时不要改 TRAIN_STEPS；如果在别的格里接着训练过这个模型，重新运行训练格（它每次都从头新建模型）。")
         heldout = binarize(load_mnist(test_split_only=True, verbose=False).x_val, seed=0)
         if steps == 0:
             glimpse = _negative_elbo(vae, heldout[:200])

@@ -377,7 +377,8 @@ def check_scale_prediction(prediction) -> bool:
         f"（实测 {std_right:.2f}）；除以 d_k 则成了 √d_k/d_k = 1/√d_k = {1 / np.sqrt(SCALE_DIM):.4f}（实测 {std:.4f}）。"
         f"\n分数都挤在 0 附近，softmax 几乎是均匀分布：{SCALE_KEYS} 个键时最大权重平均只有 {top:.3f}"
         f"（均匀分布是 1/{SCALE_KEYS} = {1 / SCALE_KEYS:.3f}；除以 √d_k 时是 {top_right:.3f}）。"
-        "注意力分不清该看谁，而且 d_k 越大越“平”——缩放过头与不缩放一样有害，只是方向相反。")
+        "注意力分不清该看谁，而且 d_k 越大越“平”——缩放过头与不缩放一样有害，只是方向相反。"
+        "\n（这里的“实测”是检查自己另抽一组随机向量、只对 d_k = 256 重做的，所以和上面实验格的表略有出入。）")
     return check_prediction("练习 4.5", "把 1/√d_k 换成 1/d_k（d_k = 256 时分数的标准差）", prediction, std,
                             explanation, tolerance=0.02)
 
@@ -407,10 +408,10 @@ def check_cache_savings(prediction, uncached_scores: int, cached_scores: int) ->
                                      "把它恢复原样，重新运行实验格，再运行这一格。")
     ratio = uncached / cached
     explanation = (
-        f"不带缓存时，前缀有 T 个字的那一步要算 T×T 个分数，共 Σ T² ≈ N³/3 = {uncached:,}；带缓存时只算新字符那一行的"
-        f" T 个，共 Σ T ≈ N²/2 = {cached:,}。比值 ≈ (2N+1)/3 = {ratio:.1f}：生成得越长，省得越多，与 N 成正比。"
-        f"\n投影和 MLP 每个位置的计算量是固定的，不带缓存时每步要为 T 个位置都算一遍，省下的倍数 ≈ (N+1)/2 = "
-        f"{(NEW_TOKENS + 1) / 2:.1f}；再加上每一步调用的固定开销，第 6 节实测的加速远小于上面这个比值。")
+        f"不带缓存时，前缀有 T 个字的那一步要算 T×T 个分数，共 Σ T² = {uncached:,}（约 N³/3）；带缓存时只算新字那一行的"
+        f" T 个，共 Σ T = {cached:,}（约 N²/2）。两者之比恰好是 (2N+1)/3 = {ratio:.1f}：生成得越长，省得越多，与 N 成正比。"
+        f"\n投影和 MLP 每个位置的计算量是固定的，不带缓存时每步要为 T 个位置都算一遍，省下的倍数是 (N+1)/2 = "
+        f"{(NEW_TOKENS + 1) / 2:.1f}；再加上每一步调用的固定开销，第 6 节实测的加速远小于这两个倍数。")
     return check_prediction("练习 4.6", f"生成 {NEW_TOKENS} 个字：不带缓存的注意力分数是带缓存的多少倍", prediction,
                             ratio, explanation, tolerance=0.2)
 
@@ -447,14 +448,14 @@ def check_baby_gpt(model) -> None:
         steps = int(model.optimizer.iterations.numpy()) if getattr(model, "optimizer", None) is not None else 0
         check.require(steps > 0, "模型还没有训练（优化器走了 0 步）：先运行训练那一格。")
         check.require(steps <= STEP_BUDGET,
-                      f"模型训练了 {steps} 步，超过了预算 {STEP_BUDGET} 步。如果把训练格运行了不止一次，"
-                      "步数会累加：重新运行建模型和训练的那一格（它会从头建一个新模型）。")
+                      f"模型训练了 {steps} 步，超过了预算 {STEP_BUDGET} 步。训练格里的 STEPS 是规则，不要改；"
+                      "如果在别的格里又对这个模型调用了 fit，步数会累加。把训练格恢复原样，重新运行它（它会从头建一个新模型）。")
         val_ids = corpus.val_ids[:VAL_CHARS]
         loss = nats_per_char(model, val_ids, batch_size=256, jit_compile=False)  # no XLA compile to wait for
         where = f"验证集{'全部' if VAL_CHARS is None else '前'} {len(val_ids):,} 个字符"
         check.require(loss < GOAL,
                       f"{where}上是 {loss:.3f} nats/字符，{mode}是低于 {GOAL:.2f}（走了 {steps} 步，预算 {STEP_BUDGET}）。"
-                      "本章的基线设置（正常模式下约 2.32）达不到它。想想第 5 节的对照实验说明了什么，学习率也值得"
+                      "练习本里的基线设置（正常模式下 500 步约 2.32）达不到它。想想第 5 节的对照实验说明了什么，学习率也值得"
                       "试一试；一次只改一两样，记下每次的结果。")
         check.checked(f"{steps} 步（预算 {STEP_BUDGET}），{parameters:,} 个参数，{where}上 {loss:.3f} nats/字符"
                       f" < {GOAL:.2f}（{mode}）")

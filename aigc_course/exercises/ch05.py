@@ -282,7 +282,7 @@ def check_ddim_step(function) -> None:
                 check.fail(f"{where}结果里有 NaN：是不是对负数开了平方根？")
             actual = check.array(actual, "x_prev", shape=x_t.shape)
             if number == 0 and np.allclose(actual, x, rtol=1e-5, atol=1e-5):
-                check.fail(f"{where}你的结果和输入的 x_t 一样，一步也没走：ᾱ_t 和 ᾱ_prev 是不是用反了？"
+                check.fail(f"{where}你的结果和输入的 x_t 一样，一步也没走：两半用的是不是同一个 ᾱ？"
                            "估计 x̂_0 用当前时刻 t 的 ᾱ_t，走到新时刻时用 ᾱ_prev。")
             alpha = a / p
             x0_swapped = (x - math.sqrt(1 - p) * e) / math.sqrt(p)
@@ -394,11 +394,12 @@ def check_negative_guidance(prediction, model) -> bool:
     difference = float(np.abs(guided - unlabelled).max())
     same = "逐像素完全相同" if difference == 0 else f"几乎相同（最大差 {difference:.1e}，来自浮点舍入）"
     explanation = (
-        f"实测：{count} 个样本（数字 0–9 各 {count // 10} 个，DDIM {steps} 步），评委认出的数字与要求的一致的比例是 "
+        f"实测：{count} 个样本（数字 0–9 各 {count // 10} 个，DDIM {steps} 步），评委认出的数字与要求一致的比例是 "
         f"{actual:.2f}。同样的起始噪声、完全不给标签时采出的样本与它们{same}。\n"
         "w = −1 时 1 + w = 0，引导后的噪声就是无标签的预测 ε_∅：标签一点作用也没有，模型在画 p(x) 的样本。"
         "样本与要求的数字无关，而要求的数字 0–9 各占一成，所以不论模型偏爱画哪个数字，碰巧一致的比例期望正好是 1/10"
-        f"（{count} 个样本的抽样误差约 ±{math.sqrt(0.09 / count):.2f}）。w = 0 是条件模型本身（第 6 节的表里约八成符合要求），"
+        f"（{count} 个样本时抽样误差的标准差约 {math.sqrt(0.09 / count):.2f}，实测偏离 0.1 一两个标准差都正常）。"
+        "w = 0 是条件模型本身（第 6 节的表里约八成符合要求），"
         "w > 0 越大越像要求的数字；w < −1 则会把样本推离要求的数字。")
     return check_prediction(exercise, "引导强度 w = −1", prediction, actual, explanation, tolerance=MATCH_TOLERANCE)
 

@@ -51,7 +51,8 @@ class Check:
     def __exit__(self, error_type, error, tb) -> bool:
         if error is None:
             checked = "；".join(self.what_was_checked) or "全部检查"
-            print(f"✓ 正确 — {self.exercise} {self.title}：检查了{checked}。")
+            gap = " " if checked[:1].isascii() and checked[:1].isalnum() else ""
+            print(f"✓ 正确 — {self.exercise} {self.title}：检查了{gap}{checked}。")
         return False
 
     def fail(self, hint: str):
@@ -123,7 +124,7 @@ def check_prediction(exercise: str, title: str, prediction, actual, explanation:
     solutions assert it).
     """
     if prediction is None or (isinstance(prediction, str) and not prediction.strip()):
-        raise CheckFailed(exercise, "先在上一格写下你的预测（把 `None` 换成一个数或一个选项），再运行实验，最后运行这一格。")
+        raise CheckFailed(exercise, "先在预测格里写下你的预测（把 `None` 换成一个数或一个选项），再运行实验格，最后运行这一格。")
     if choices is not None:
         if prediction not in choices:
             raise CheckFailed(exercise, f"预测应该是这几个选项之一：{'、'.join(map(str, choices))}；你写的是 {prediction!r}。")
