@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from aigc_course.exercises import Exercise
-from aigc_course.exercises.checking import Check, CheckFailed, check_prediction
+from aigc_course.exercises.checking import Check, CheckFailed, check_prediction, same_values
 from aigc_course.runtime import by_mode, is_quick
 
 EXERCISES = (
@@ -65,8 +65,7 @@ def _to_array(check: Check, value, name: str) -> np.ndarray:
         check.fail(f"{name}应该是数组（NumPy 数组或张量），你的函数返回了 {type(value).__name__}。")
 
 
-def _same(actual: np.ndarray, expected: np.ndarray, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
-    return actual.shape == expected.shape and bool(np.allclose(actual, expected, rtol=rtol, atol=atol))
+_same = functools.partial(same_values, rtol=1e-5, atol=1e-8)
 
 
 def _first_difference(actual: np.ndarray, expected: np.ndarray) -> str:

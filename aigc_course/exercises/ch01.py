@@ -9,12 +9,13 @@ output equals what a known mistake gives, the hint names that mistake.
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
 
 from aigc_course.exercises import Exercise
-from aigc_course.exercises.checking import Check, CheckFailed, check_prediction
+from aigc_course.exercises.checking import Check, CheckFailed, check_prediction, first_match, same_values
 from aigc_course.runtime import by_mode, is_quick
 from aigc_course.sampling import beam_search as package_beam_search
 from aigc_course.sampling import softmax, top_p_filter
@@ -57,17 +58,8 @@ def _to_array(value) -> np.ndarray | None:
         return None
 
 
-def _same(a, b, rtol: float = 1e-4, atol: float = 1e-5) -> bool:
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol))
-
-
-def _first_match(result, variants) -> str | None:
-    """The hint of the first (variant, hint) whose variant equals ``result``."""
-    for variant, hint in variants:
-        if variant is not None and _same(result, variant):
-            return hint
-    return None
+_same = functools.partial(same_values, rtol=1e-4, atol=1e-5)
+_first_match = first_match
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import functools
 import numpy as np
 
 from aigc_course.exercises import Exercise
-from aigc_course.exercises.checking import Check, CheckFailed, check_prediction
+from aigc_course.exercises.checking import Check, CheckFailed, check_prediction, first_match, same_values
 from aigc_course.runtime import by_mode, is_quick
 
 EXERCISES = (
@@ -63,20 +63,8 @@ def _scalar_loss(check: Check, value, why_nan: str | None = None) -> float:
     return float(array.reshape(()))
 
 
-def _same(got, candidate) -> bool:
-    candidate = np.asarray(candidate, dtype=np.float64)
-    got = np.asarray(got, dtype=np.float64)
-    return (got.shape == candidate.shape and bool(np.all(np.isfinite(candidate)))
-            and np.allclose(got, candidate, **_CLOSE))
-
-
-def _first_match(got, variants) -> str | None:
-    """The hint of the first (value, hint) whose value ``got`` equals, if any."""
-    for value, hint in variants:
-        with np.errstate(all="ignore"):
-            if _same(got, value):
-                return hint
-    return None
+_same = functools.partial(same_values, **_CLOSE, finite_only=True)
+_first_match = functools.partial(first_match, same=_same)
 
 
 # ----------------------------------------------------------------------------------------------- 2.1

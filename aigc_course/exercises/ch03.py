@@ -8,12 +8,13 @@ N(0, I), likelihoods are in nats per image, log-weights have shape (k, N).
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 
 from aigc_course.exercises import Exercise
-from aigc_course.exercises.checking import Check, CheckFailed, check_prediction
+from aigc_course.exercises.checking import Check, CheckFailed, check_prediction, same_values
 from aigc_course.runtime import by_mode, is_quick
 
 EXERCISES = (
@@ -53,10 +54,7 @@ def _first_difference(actual: np.ndarray, expected: np.ndarray) -> tuple:
     return np.unravel_index(np.argmax(np.abs(actual - expected)), expected.shape)
 
 
-def _match(actual: np.ndarray, candidate: np.ndarray, rtol: float = 1e-4, atol: float = 1e-4) -> bool:
-    candidate = np.asarray(candidate, dtype=np.float64)
-    return actual.shape == candidate.shape and bool(np.all(np.isfinite(candidate))) and \
-        np.allclose(actual, candidate, rtol=rtol, atol=atol)
+_match = functools.partial(same_values, rtol=1e-4, atol=1e-4, finite_only=True)
 
 
 def _require_shape(check: Check, actual: np.ndarray, expected_shape: tuple, hints: dict) -> None:

@@ -8,10 +8,12 @@ wrong versions would give, and names the mistake it recognises (in Chinese), nev
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from aigc_course.exercises import Exercise
-from aigc_course.exercises.checking import Check, CheckFailed, check_prediction
+from aigc_course.exercises.checking import Check, CheckFailed, check_prediction, same_values
 from aigc_course.runtime import by_mode, is_quick
 
 EXERCISES = (
@@ -58,9 +60,7 @@ def _describe(value) -> str:
     return f"一个形状为 {tuple(shape)} 的数组" if shape is not None else type(value).__name__
 
 
-def _same(a, b, rtol=1e-4, atol=1e-5) -> bool:
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    return a.shape == b.shape and np.allclose(a, b, rtol=rtol, atol=atol)
+_same = functools.partial(same_values, rtol=1e-4, atol=1e-5)
 
 
 # ----------------------------------------------------------------------------------------------- 4.1

@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from aigc_course.exercises import Exercise
-from aigc_course.exercises.checking import Check, CheckFailed, check_prediction
+from aigc_course.exercises.checking import Check, CheckFailed, check_prediction, same_values
 from aigc_course.runtime import by_mode, is_quick
 
 EXERCISES = (
@@ -55,10 +55,7 @@ def _values(check: Check, value, name: str = "返回值") -> np.ndarray:
         return check.array(value, name)  # fails with "应该是数组"
 
 
-def _match(actual: np.ndarray, candidate, rtol: float = 1e-4, atol: float = 1e-5) -> bool:
-    candidate = np.asarray(candidate, dtype=np.float64)
-    return actual.shape == candidate.shape and bool(np.all(np.isfinite(candidate))) and \
-        np.allclose(actual, candidate, rtol=rtol, atol=atol)
+_match = functools.partial(same_values, rtol=1e-4, atol=1e-5, finite_only=True)
 
 
 def _fraction(exercise: str, prediction) -> None:

@@ -100,6 +100,25 @@ class Check:
         self.require(same, hint)
 
 
+def same_values(actual, candidate, rtol: float = 1e-4, atol: float = 1e-5, finite_only: bool = False) -> bool:
+    """True when ``actual`` equals ``candidate`` (same shape, to tolerance). With ``finite_only`` a candidate holding
+    inf or NaN matches nothing (a wrong variant that overflows must not be mistaken for the learner's result)."""
+    with np.errstate(all="ignore"):
+        actual, candidate = np.asarray(actual, dtype=np.float64), np.asarray(candidate, dtype=np.float64)
+        if actual.shape != candidate.shape or (finite_only and not np.all(np.isfinite(candidate))):
+            return False
+        return bool(np.allclose(actual, candidate, rtol=rtol, atol=atol))
+
+
+def first_match(actual, variants, same=same_values) -> str | None:
+    """The hint of the first ``(candidate, hint)`` in ``variants`` that ``actual`` equals (by ``same``), if any;
+    a ``None`` candidate is skipped. Checks use it to name a typical mistake from what it would return."""
+    for candidate, hint in variants:
+        if candidate is not None and same(actual, candidate):
+            return hint
+    return None
+
+
 def _learner_frame(error: BaseException) -> str:
     """`` (出错的位置在第 N 行: ...)``: the learner's last line in the traceback (a notebook cell or their own
     file; not this package, not an installed library such as TensorFlow), if there is one."""
