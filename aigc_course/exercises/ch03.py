@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from aigc_course.exercises import Exercise
-from aigc_course.exercises.checking import Check, CheckFailed, check_prediction, same_values
+from aigc_course.exercises.checking import Check, CheckFailed, check_prediction, first_match, same_values
 from aigc_course.runtime import by_mode, is_quick
 
 EXERCISES = (
@@ -54,7 +54,13 @@ def _first_difference(actual: np.ndarray, expected: np.ndarray) -> tuple:
     return np.unravel_index(np.argmax(np.abs(actual - expected)), expected.shape)
 
 
-_match = functools.partial(same_values, rtol=1e-4, atol=1e-4, finite_only=True)
+def _fail_on_known_mistake(check, actual, wrong: dict, rtol: float = 1e-4, atol: float = 1e-4) -> None:
+    """Fail with the hint of the first typical mistake in ``wrong`` ({name: (what it returns, hint)}) that
+    ``actual`` equals."""
+    hint = first_match(actual, wrong.values(),
+                       same=functools.partial(same_values, rtol=rtol, atol=atol, finite_only=True))
+    if hint is not None:
+        check.fail(hint)
 
 
 def _require_shape(check: Check, actual: np.ndarray, expected_shape: tuple, hints: dict) -> None:
@@ -106,9 +112,7 @@ def check_reparameterization(function) -> None:
             "log_sigma": (m + 0.5 * v * e, "ε 乘上的像是 log σ（= log_var / 2）：还差一步才是 σ。"),
             "sigma_squared_twice": (m + np.exp(2 * v) * e, "ε 乘上的像是 σ⁴：检查指数里的系数。"),
         }
-        for candidate, hint in wrong.values():
-            if _match(first, candidate, rtol=1e-4, atol=1e-5):
-                check.fail(hint)
+        _fail_on_known_mistake(check, first, wrong, rtol=1e-4, atol=1e-5)
         if not np.allclose(first, expected, rtol=1e-4, atol=1e-5):
             i, j = _first_difference(first, expected)
             check.fail(f"位置 ({i}, {j})：mean={mean[i, j]:.3f}、log_var={log_var[i, j]:.3f}、eps={eps[i, j]:.3f} "
@@ -172,9 +176,7 @@ def check_kl_to_standard_normal(function) -> None:
             "mean_over_dims": (expected / d, f"是正确值的 1/{d}：对潜变量各维取了平均？KL 应该是各维之和。"),
             "mean_not_squared": (0.5 * np.sum(m + np.exp(v) - v - 1.0, axis=-1), "均值那一项是不是忘了平方？"),
         }
-        for candidate, hint in wrong.values():
-            if _match(actual, candidate):
-                check.fail(hint)
+        _fail_on_known_mistake(check, actual, wrong)
         if not np.allclose(actual, expected, rtol=1e-4, atol=1e-4):
             row = int(np.argmax(np.abs(actual - expected)))
             check.fail(f"第 {row} 行（mean={np.round(mean[row], 2).tolist()}，log_var={np.round(log_var[row], 2).tolist()}）"
@@ -228,9 +230,7 @@ def check_bernoulli_log_likelihood(function) -> None:
             "ones_only": (np.sum((x * -np.logaddexp(0.0, -logits.astype("float64"))).reshape(3, -1), axis=-1),
                           "只算了 x=1 的像素那一项？x=0 的像素也有概率 1 − σ(ℓ)。"),
         }
-        for candidate, hint in wrong.values():
-            if _match(actual, candidate, rtol=1e-4, atol=1e-2):
-                check.fail(hint)
+        _fail_on_known_mistake(check, actual, wrong, rtol=1e-4, atol=1e-2)
         if not np.allclose(actual, expected, rtol=1e-4, atol=1e-2):
             image = int(np.argmax(np.abs(actual - expected)))
             check.fail(f"logit ~ N(0, 3²) 时第 {image} 张图像的对数似然应为 {expected[image]:.3f}，你的是 {actual[image]:.3f}。")
@@ -298,9 +298,7 @@ def check_importance_weighted_bound(function) -> None:
             "negated": (-expected, "符号反了：要的是 log p(x) 的估计（对数，不是负对数）。"),
             "max_only": (log_weights.max(axis=0), "结果等于最大的那个 log w：其余 k − 1 个样本的贡献被丢掉了。"),
         }
-        for candidate, hint in wrong.values():
-            if _match(actual, candidate, rtol=1e-6, atol=1e-4):
-                check.fail(hint)
+        _fail_on_known_mistake(check, actual, wrong, rtol=1e-6, atol=1e-4)
         if not np.allclose(actual, expected, rtol=1e-6, atol=1e-4):
             image = int(np.argmax(np.abs(actual - expected)))
             check.fail(f"第 {image} 张图像（k={k} 个 log w 约为 −100）的估计应为 {expected[image]:.4f}，你的是 {actual[image]:.4f}。")
