@@ -2,13 +2,15 @@
 
 import math
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from aigc_course.errors import SettingsError
-from aigc_course.models.flows import (AffineCoupling, bits_per_dim, channel_mask, checkerboard_mask, dequantize,
-                                      feature_mask, inverse_logit_transform, logit_transform, squeeze, unsqueeze)
+from aigc_course.models.flows import (AffineCoupling, RealNVP, bits_per_dim, channel_mask, check_pixels,
+                                      checkerboard_mask, dequantize, feature_mask, inverse_logit_transform,
+                                      logit_transform, squeeze, unsqueeze)
 
 
 def randomised(layer, example, seed=0, scale=0.4):
@@ -69,3 +71,59 @@ def test_a_uniform_model_scores_exactly_8_bits_per_dimension_and_dequantisation_
     assert np.all((u >= 0) & (u < 1)) and np.all(np.floor(u * 256) == [[0, 255, 128]])
     with pytest.raises(SettingsError, match="8-bit"):
         dequantize(np.array([0.5, 1.2]), np.random.default_rng(0))
+
+
+
+def randomised_flow(seed=5):
+    flow = RealNVP(image_shape=(8, 8, 1), couplings=(2, 2), hidden=8)
+    flow.build()
+    rng = np.random.default_rng(seed)
+    for weight in flow.weights:   # large enough to move every layer, small enough to keep float32 errors small
+        weight.assign(rng.normal(0, 0.1, weight.shape).astype("float32"))
+    return flow
+
+
+def test_the_whole_flow_counts_its_log_determinant_exactly_logit_transform_included():
+    flow = randomised_flow()
+    u = tf.constant(np.random.default_rng(6).random((2, 8, 8, 1)).astype("float32") * 0.98 + 0.01)
+    with tf.GradientTape() as tape:
+        tape.watch(u)
+        z, log_det = flow.forward(u)
+        flat_z = tf.reshape(z, (2, -1))
+    jacobian = tape.batch_jacobian(flat_z, u)                             # (2, 64, 8, 8, 1)
+    _, autodiff = np.linalg.slogdet(np.asarray(jacobian, dtype="float64").reshape(2, 64, 64))
+    np.testing.assert_allclose(np.asarray(log_det), autodiff, rtol=1e-4)
+    assert np.max(np.abs(autodiff - np.asarray(logit_transform(u)[1]))) > 0.1    # the couplings contribute
+    assert tuple(z.shape[1:]) == flow.latent_shape == (2, 2, 16)
+
+
+def test_the_flow_inverts_to_float_tolerance_and_samples_lie_in_the_unit_interval():
+    flow = randomised_flow()
+    u = np.random.default_rng(7).random((3, 8, 8, 1)).astype("float32") * 0.9 + 0.05
+    np.testing.assert_allclose(flow.decode(flow.encode(u)), u, atol=1e-4)
+    samples = flow.sample(4, seed=0, temperature=0.7)
+    assert samples.shape == (4, 8, 8, 1) and samples.min() >= 0 and samples.max() <= 1
+    with pytest.raises(SettingsError, match="temperature"):
+        flow.sample(1, temperature=-1)
+
+
+def test_flow_likelihoods_refuse_scaled_binary_or_misshapen_images():
+    assert check_pixels(np.zeros((2, 28, 28), dtype=np.uint8)).shape == (2, 28, 28, 1)
+    with pytest.raises(SettingsError, match="0-255"):
+        check_pixels(np.full((2, 28, 28, 1), 0.5))
+    with pytest.raises(SettingsError, match="binarised"):
+        check_pixels(np.ones((2, 28, 28, 1)))
+    with pytest.raises(SettingsError, match="shape"):
+        check_pixels(np.zeros((2, 32, 32, 3), dtype=np.uint8))
+
+
+def test_training_the_flow_lowers_bits_per_dim():
+    keras.utils.set_random_seed(0)
+    flow = RealNVP(image_shape=(8, 8, 1), couplings=(2, 2), hidden=16)
+    flow.build()
+    pixels = np.zeros((64, 8, 8, 1), dtype="float32")
+    pixels[:, 2:6, 3:5] = 255.0                                            # a bar on black
+    before = flow.evaluate_bits_per_dim(pixels)
+    flow.compile(optimizer=keras.optimizers.Adam(3e-3))
+    flow.fit(pixels, epochs=30, batch_size=32, verbose=0)
+    assert flow.evaluate_bits_per_dim(pixels) < before - 1.0

@@ -128,3 +128,32 @@ def test_training_lowers_the_nll_and_sampling_gives_binary_images():
     assert samples.shape == (3, *SMALL) and set(np.unique(samples)) <= {0.0, 1.0}
     with pytest.raises(SettingsError, match="temperature"):
         model.sample(1, temperature=0)
+
+
+def test_the_sampler_computes_exactly_the_logits_of_a_full_pass_row_by_row():
+    model = randomised(GatedPixelCNN(channels=8, num_layers=3, head_channels=8))
+    assert model.rows_seen_above == 3 + 2 * 1 + 1
+    images = (np.random.default_rng(2).random((3, 28, 28, 1)) < 0.4).astype("float32")
+    full = np.asarray(model(images))
+    for row in (0, 3, model.rows_seen_above, 20, 27):
+        np.testing.assert_allclose(model.row_logits(images, row), full[:, row], atol=1e-4)
+    # a pixel's logit does not move when a pixel below the band changes: the band is wide enough
+    changed = images.copy()
+    changed[:, 27 - model.rows_seen_above - 1] = 1.0 - changed[:, 27 - model.rows_seen_above - 1]
+    np.testing.assert_allclose(np.asarray(model(changed))[:, 27], full[:, 27], atol=1e-5)
+
+
+def test_training_binarises_gray_images_afresh_and_check_mode_thresholds_them():
+    keras.utils.set_random_seed(0)
+    gray = np.full((8, *SMALL), 0.3, dtype="float32")
+    model = GatedPixelCNN(channels=8, num_layers=2, head_channels=8, image_shape=SMALL)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    model.fit(gray, epochs=40, batch_size=8, verbose=0)
+    # trained on pixels that are 1 three times in ten, each pixel's probability goes to about 0.3
+    probability = 1 / (1 + np.exp(-np.asarray(model(np.zeros((1, *SMALL), dtype="float32")))))
+    assert 0.15 < float(np.mean(probability)) < 0.45
+    check = GatedPixelCNN(channels=8, num_layers=2, head_channels=8, image_shape=SMALL, for_check=True)
+    check.compile(optimizer=keras.optimizers.Adam(1e-2))
+    check.fit(gray, epochs=40, batch_size=8, verbose=0)   # thresholded at 1/2: every pixel 0
+    probability = 1 / (1 + np.exp(-np.asarray(check(np.zeros((1, *SMALL), dtype="float32")))))
+    assert float(np.mean(probability)) < 0.1

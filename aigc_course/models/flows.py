@@ -139,3 +139,164 @@ def bits_per_dim(log_density_u, dimensions: int) -> float:
     includes the logit transform's log-determinant): -(log p(u) - D log 256) / (D ln 2). A model uniform on
     [0, 1)^D has log p(u) = 0, so it scores exactly 8 bits per dimension."""
     return float(-(np.mean(log_density_u) - dimensions * math.log(256.0)) / (dimensions * math.log(2.0)))
+
+
+def check_pixels(pixels, shape=(28, 28, 1)) -> np.ndarray:
+    """8-bit images as float32 (N, H, W, C) holding whole numbers 0-255, or a clear error."""
+    array = np.asarray(pixels)
+    if array.ndim == len(shape) and array.shape[1:] == tuple(shape[:-1]):
+        array = array[..., None]
+    if array.ndim != len(shape) + 1 or array.shape[1:] != tuple(shape):
+        raise SettingsError(f"expected 8-bit images of shape (N, {', '.join(map(str, shape))}), got {array.shape}")
+    if array.dtype != np.uint8:
+        if array.size and (array.min() < 0 or array.max() > 255 or np.any(array != np.round(array))):
+            raise SettingsError("a likelihood of 8-bit images needs whole-number pixels 0-255; got values in "
+                                f"[{array.min():.3g}, {array.max():.3g}] (images scaled to [0, 1]? pass the uint8 "
+                                "images, or multiply by 255 and round)")
+        if array.size and array.max() <= 1:
+            raise SettingsError("these pixels are all 0 or 1: binarised images have a different likelihood "
+                                "(nats per image, PixelCNN); a flow models the 8-bit images (0-255)")
+    return array.astype("float32")
+
+
+def level_masks(count: int, shape) -> list[np.ndarray]:
+    """The masks of one level's ``count`` couplings: checkerboard, the other parity, channel halves, the other
+    half, and round again, so every position is transformed and conditions the others."""
+    height, width, channels = shape
+    cycle = [checkerboard_mask(height, width, 0), checkerboard_mask(height, width, 1),
+             channel_mask(channels, 0), channel_mask(channels, 1)]
+    return [cycle[index % len(cycle)] for index in range(count)]
+
+
+@keras.saving.register_keras_serializable(package="aigc_course")
+class RealNVP(keras.Model):
+    """A multi-scale RealNVP for 8-bit images: logit transform, then for each level a squeeze (2x2 blocks to
+    channels) and its affine couplings; z ~ N(0, I) has shape ``latent_shape``.
+
+    ``fit`` on 8-bit pixels as floats (N, 28, 28, 1) in 0-255: each batch is dequantised afresh and the loss is
+    bits per dimension (-log p(u) + D log 256, over D ln 2), the logit transform's log-determinant included.
+    Validation data: already dequantised u in [0, 1) (``dequantize`` with a fixed seed).
+    ``for_check``: the dequantisation noise is 1/2 (no random draw), for the one-step distributed check.
+    """
+
+    value_range = (0.0, 1.0)  # what sample() and decode() return
+
+    def __init__(self, image_shape=(28, 28, 1), couplings=(6, 6), hidden: int = 64, depth: int = 2,
+                 alpha: float = LOGIT_ALPHA, seed: int = 0, for_check: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.image_shape, self.couplings = tuple(image_shape), tuple(couplings)
+        self.hidden, self.depth, self.alpha, self.for_check = hidden, depth, alpha, for_check
+        self.dimensions = int(np.prod(self.image_shape))
+        height, width, channels = self.image_shape
+        self.levels, shape = [], None
+        for level, count in enumerate(self.couplings):
+            height, width, channels = height // 2, width // 2, channels * 4
+            shape = (height, width, channels)
+            self.levels.append([AffineCoupling(mask, hidden, depth, name=f"coupling_{level}_{index}")
+                                for index, mask in enumerate(level_masks(count, shape))])
+        self.latent_shape = shape
+        self.noise_seed = keras.random.SeedGenerator(seed)
+        self.tracker = keras.metrics.Mean(name="bits_per_dim")
+
+    @property
+    def metrics(self):
+        return [self.tracker]
+
+    def build(self, input_shape=None):
+        self.forward(keras.KerasTensor((1, *self.image_shape)))
+        self.built = True
+
+    def forward(self, u):
+        """u in [0, 1)^D -> (z, log |det dz/du| per example), the logit transform included."""
+        x, log_det = logit_transform(u, self.alpha)
+        for level in self.levels:
+            x = squeeze(x)
+            for coupling in level:
+                x, coupling_log_det = coupling(x)
+                log_det = log_det + coupling_log_det
+        return x, log_det
+
+    def call(self, u):
+        return self.forward(u)[0]
+
+    def log_density(self, u):
+        """log p(u) per example (nats): log N(f(u); 0, I) + log |det df/du|."""
+        z, log_det = self.forward(u)
+        return standard_normal_log_density(z) + log_det
+
+    def bits_per_dim_of(self, u):
+        """Bits per dimension of the 8-bit images behind each dequantised u (see ``bits_per_dim``)."""
+        return (self.dimensions * math.log(256.0) - self.log_density(u)) / (self.dimensions * math.log(2.0))
+
+    def train_step(self, data):
+        import tensorflow as tf
+
+        from aigc_course.distribute import global_mean, per_replica_value
+
+        pixels = ops.cast(data[0] if isinstance(data, (tuple, list)) else data, "float32")
+        noise = 0.5 if self.for_check else keras.random.uniform(ops.shape(pixels), seed=self.noise_seed)
+        u = (pixels + noise) / 256.0
+        with tf.GradientTape() as tape:
+            loss = global_mean(self.bits_per_dim_of(u))
+        gradients = tape.gradient(loss, self.trainable_weights)
+        self.optimizer.apply_gradients(zip(gradients, self.trainable_weights))
+        self.tracker.update_state(per_replica_value(loss))
+        return {"bits_per_dim": self.tracker.result()}
+
+    def test_step(self, data):
+        u = ops.cast(data[0] if isinstance(data, (tuple, list)) else data, "float32")
+        self.tracker.update_state(ops.mean(self.bits_per_dim_of(u)))
+        return {"bits_per_dim": self.tracker.result()}
+
+    def evaluate_bits_per_dim(self, pixels, seed: int = 0, batch_size: int = 500) -> float:
+        """Mean bits per dimension of 8-bit ``pixels`` (one dequantisation draw with ``seed``)."""
+        u = dequantize(check_pixels(pixels, self.image_shape), np.random.default_rng(seed))
+        total = sum(float(ops.sum(self.bits_per_dim_of(u[start:start + batch_size])))
+                    for start in range(0, len(u), batch_size))
+        return total / len(u)
+
+    def encode(self, u):
+        return np.asarray(self.forward(ops.convert_to_tensor(u, "float32"))[0])
+
+    def decode(self, z):
+        """z -> u in [0, 1] (the inverse of every step, last first)."""
+        x = ops.convert_to_tensor(z, "float32")
+        for level in reversed(self.levels):
+            for coupling in reversed(level):
+                x = coupling.inverse(x)
+            x = unsqueeze(x)
+        return np.clip(np.asarray(inverse_logit_transform(x, self.alpha)), 0.0, 1.0)
+
+    def sample(self, n: int, seed: int = 0, temperature: float = 1.0) -> np.ndarray:
+        """``n`` images in [0, 1] decoded from z ~ N(0, temperature^2 I)."""
+        if not temperature > 0:
+            raise SettingsError(f"temperature must be > 0, got {temperature}")
+        z = np.random.default_rng(seed).standard_normal((n, *self.latent_shape)).astype("float32") * temperature
+        return self.decode(z)
+
+    def get_config(self):
+        return {**super().get_config(), "image_shape": self.image_shape, "couplings": self.couplings,
+                "hidden": self.hidden, "depth": self.depth, "alpha": self.alpha, "for_check": self.for_check}
+
+
+def train_realnvp(model: RealNVP, data, epochs: int, run_dir, name: str, batch_size: int = 64,
+                  learning_rate: float = 1e-3, seed: int = 0, steps_per_epoch: int | None = None, callbacks=(),
+                  verbose="auto") -> dict:
+    """Train on ``data.x_train`` (8-bit, dequantised afresh every batch) with validation on ``data.x_val``
+    dequantised once (seed 0), cosine-decayed Adam with a short warm-up, resumably."""
+    import tensorflow as tf
+
+    from aigc_course.training import fit_resumable, warmup_cosine
+
+    pixels = check_pixels(data.x_train, model.image_shape)
+    train = (tf.data.Dataset.from_tensor_slices(pixels).shuffle(len(pixels), seed=seed)
+             .batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE))
+    if steps_per_epoch:
+        train = train.take(steps_per_epoch)
+    held_out = dequantize(check_pixels(data.x_val, model.image_shape), np.random.default_rng(0))
+    val = tf.data.Dataset.from_tensor_slices(held_out).batch(500)
+    steps = max(1, epochs * (steps_per_epoch or len(pixels) // batch_size))
+    model.compile(optimizer=keras.optimizers.Adam(warmup_cosine(learning_rate, steps, warmup_steps=min(200, steps // 10),
+                                                                final_ratio=0.05)))
+    return fit_resumable(model, train, epochs, run_dir, name, validation_data=val, callbacks=callbacks,
+                         verbose=verbose)

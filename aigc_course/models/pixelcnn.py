@@ -74,6 +74,11 @@ def _shift_right(x):
     return ops.pad(x, ((0, 0), (0, 0), (1, 0), (0, 0)))[:, :, :-1]
 
 
+def _centred(images):
+    """0/1 -> -1/1, so that a padded (unseen) pixel, 0, is neither."""
+    return ops.cast(images, "float32") * 2.0 - 1.0
+
+
 def _gate(x):
     a, b = ops.split(x, 2, axis=-1)
     return ops.tanh(a) * ops.sigmoid(b)
@@ -106,15 +111,25 @@ class GatedBlock(layers.Layer):
 
     def call(self, inputs):
         vertical, horizontal = inputs
+        vertical_out, from_above = self.vertical_step(vertical)
+        return vertical_out, self.horizontal_step(horizontal, from_above)
+
+    def vertical_step(self, vertical):
+        """The vertical stack: (its output, what it passes to the horizontal stack at each position: computed
+        from the rows strictly above). Independent of the horizontal stack, so a sampler computes it once per
+        row."""
         half = self.kernel_size // 2
         v = self.vertical(ops.pad(vertical, ((0, 0), (half, 0), (half, half), (0, 0))))     # rows <= i
+        return _gate(v), self.vertical_to_horizontal(_shift_down(v))                        # rows < i
+
+    def horizontal_step(self, horizontal, from_above):
+        """The horizontal stack: row by row, the pixels to the left (and, after the first layer, itself) plus
+        ``from_above``. Works on any number of rows, one row included."""
+        half = self.kernel_size // 2
         h_input = _shift_right(horizontal) if self.first else horizontal
         h = self.horizontal(ops.pad(h_input, ((0, 0), (0, 0), (half, 0), (0, 0))))         # columns <= j
-        h = h + self.vertical_to_horizontal(_shift_down(v))                                 # + rows < i
-        h_out = self.horizontal_out(_gate(h))
-        if not self.first:
-            h_out = h_out + horizontal
-        return _gate(v), h_out
+        h_out = self.horizontal_out(_gate(h + from_above))
+        return h_out if self.first else h_out + horizontal
 
     def get_config(self):
         return {**super().get_config(), "channels": self.channels, "kernel_size": self.kernel_size,
@@ -143,12 +158,21 @@ def check_binary_images(images, shape=IMAGE_SHAPE) -> np.ndarray:
 @keras.saving.register_keras_serializable(package="aigc_course")
 class GatedPixelCNN(keras.Model):
     """Gated PixelCNN on binarised images: ``call`` gives one Bernoulli logit per pixel, each computed only
-    from the pixels before it in raster order. ``fit`` on binary images (N, 28, 28, 1) minimises the exact
-    negative log-likelihood; it logs ``nll`` in nats per image."""
+    from the pixels before it in raster order. ``fit`` on gray images in [0, 1] (N, 28, 28, 1) binarises each
+    batch afresh (dynamic binarisation; binary images stay as they are) and minimises the exact negative
+    log-likelihood; it logs ``nll`` in nats per image (validation data: already binary).
+
+    ``for_check``: a training step draws nothing at random (images are binarised at 1/2), so a step is the
+    same however the batch is split over replicas (``aigc_course.distribute``)."""
+
+    value_range = (0.0, 1.0)  # what sample() returns (0/1 pixels)
 
     def __init__(self, channels: int = 32, num_layers: int = 7, kernel_size: int = 3, first_kernel_size: int = 7,
-                 head_channels: int = 64, image_shape=IMAGE_SHAPE, **kwargs):
+                 head_channels: int = 64, image_shape=IMAGE_SHAPE, seed: int = 0, for_check: bool = False,
+                 **kwargs):
         super().__init__(**kwargs)
+        self.for_check = for_check
+        self.noise_seed = keras.random.SeedGenerator(seed)
         self.channels, self.num_layers, self.kernel_size = channels, num_layers, kernel_size
         self.first_kernel_size, self.head_channels, self.image_shape = first_kernel_size, head_channels, tuple(image_shape)
         self.blocks = [GatedBlock(channels, first_kernel_size if index == 0 else kernel_size, first=index == 0,
@@ -167,11 +191,30 @@ class GatedPixelCNN(keras.Model):
         self.built = True
 
     def call(self, images, training=False):
-        x = ops.cast(images, "float32") * 2.0 - 1.0   # 0/1 -> -1/1, so an unseen (padded) pixel is 0
+        x = _centred(images)
         vertical = horizontal = x
         for block in self.blocks:
             vertical, horizontal = block((vertical, horizontal))
+        return self._logits(horizontal)
+
+    def _logits(self, horizontal):
         return self.out(self.head(ops.relu(horizontal)))
+
+    def from_above(self, images):
+        """What each layer's vertical stack passes to its horizontal stack, for every row of ``images``: row i
+        depends only on rows < i."""
+        vertical, terms = _centred(images), []
+        for block in self.blocks:
+            vertical, term = block.vertical_step(vertical)
+            terms.append(term)
+        return terms
+
+    def logits_in_row(self, row_images, terms):
+        """The logits of one row (N, 1, W, C) from its own pixels and ``from_above`` of that row."""
+        horizontal = _centred(row_images)
+        for block, term in zip(self.blocks, terms):
+            horizontal = block.horizontal_step(horizontal, term)
+        return self._logits(horizontal)
 
     def negative_log_likelihood(self, binary_images):
         """-log p(x) in nats for each image (exact)."""
@@ -180,16 +223,22 @@ class GatedPixelCNN(keras.Model):
     def train_step(self, data):
         import tensorflow as tf
 
-        images = data[0] if isinstance(data, tuple) else data
+        from aigc_course.distribute import global_mean, per_replica_value
+
+        images = ops.cast(data[0] if isinstance(data, (tuple, list)) else data, "float32")
+        if self.for_check:
+            binary = ops.cast(images > 0.5, "float32")
+        else:
+            binary = ops.cast(keras.random.uniform(ops.shape(images), seed=self.noise_seed) < images, "float32")
         with tf.GradientTape() as tape:
-            nll = ops.mean(self.negative_log_likelihood(images))
+            nll = global_mean(self.negative_log_likelihood(binary))
         gradients = tape.gradient(nll, self.trainable_weights)
         self.optimizer.apply_gradients(zip(gradients, self.trainable_weights))
-        self.nll_tracker.update_state(nll)
+        self.nll_tracker.update_state(per_replica_value(nll))
         return {"nll": self.nll_tracker.result()}
 
     def test_step(self, data):
-        images = data[0] if isinstance(data, tuple) else data
+        images = ops.cast(data[0] if isinstance(data, (tuple, list)) else data, "float32")
         self.nll_tracker.update_state(ops.mean(self.negative_log_likelihood(images)))
         return {"nll": self.nll_tracker.result()}
 
@@ -200,30 +249,86 @@ class GatedPixelCNN(keras.Model):
                     for start in range(0, len(images), batch_size))
         return total / len(images)
 
-    def sample(self, n: int, seed: int = 0, temperature: float = 1.0, every: int | None = None):
-        """``n`` binary images drawn pixel by pixel (one forward pass per pixel). With ``every=k`` also returns
-        the partial images after every k pixels (to watch a batch fill in)."""
+    @property
+    def rows_seen_above(self) -> int:
+        """How many rows above its own a pixel's logit depends on: the first vertical window reaches
+        first_kernel_size // 2 rows up, each later one kernel_size // 2 more, and the horizontal stack reads the
+        vertical stack one row up."""
+        return self.first_kernel_size // 2 + (self.num_layers - 1) * (self.kernel_size // 2) + 1
+
+    def row_logits(self, images, row: int):
+        """The logits of row ``row``, ``self(images)[:, row]``, computed as the sampler does: the vertical stacks
+        over only the band of rows the row depends on, then the horizontal stacks over the row alone."""
+        return self._row_logits(images[:, row:row + 1], self._row_terms(images, row))[:, 0]
+
+    def _row_terms(self, images, row: int):
+        band = min(self.rows_seen_above + 1, self.image_shape[0])
+        top = min(max(0, row - self.rows_seen_above), self.image_shape[0] - band)
+        return [term[:, row - top:row - top + 1] for term in self._compiled("from_above")(images[:, top:top + band])]
+
+    def _row_logits(self, row_images, terms):
+        return np.asarray(self._compiled("logits_in_row")(row_images, terms))
+
+    def _compiled(self, method: str):
+        cache = self.__dict__.setdefault("_compiled_functions", {})
+        if method not in cache:
+            import tensorflow as tf
+
+            cache[method] = tf.function(getattr(self, method), jit_compile=True, reduce_retracing=True)
+        return cache[method]
+
+    def sample(self, n: int, seed: int = 0, temperature: float = 1.0, every: int | None = None,
+               batch_size: int = 500):
+        """``n`` binary images drawn pixel by pixel in raster order; ``temperature`` divides the logits. Each
+        row's vertical stacks run once (over the rows it depends on); each pixel then needs only the horizontal
+        stacks over its row: the same numbers as ``self(images)``, at a fraction of 784 full passes. With
+        ``every=k`` also returns the partial images after every k pixels (to watch a batch fill in)."""
         if not temperature > 0:
             raise SettingsError(f"temperature must be > 0, got {temperature}")
         rng = np.random.default_rng(seed)
         height, width, _ = self.image_shape
         images = np.zeros((n, *self.image_shape), dtype="float32")
         snapshots = []
-        for index in range(height * width):
-            row, column = divmod(index, width)
-            logits = np.asarray(self(images))[:, row, column, 0] / temperature
-            probabilities = 1.0 / (1.0 + np.exp(-logits))
-            images[:, row, column, 0] = (rng.random(n) < probabilities).astype("float32")
-            if every and (index + 1) % every == 0:
-                snapshots.append(images.copy())
+        for row in range(height):
+            terms = [self._row_terms(images[start:start + batch_size], row) for start in range(0, n, batch_size)]
+            for column in range(width):
+                for part_terms, start in zip(terms, range(0, n, batch_size)):
+                    part = images[start:start + batch_size]
+                    logits = self._row_logits(part[:, row:row + 1], part_terms)[:, 0, column, 0] / temperature
+                    probabilities = 1.0 / (1.0 + np.exp(-logits))
+                    part[:, row, column, 0] = (rng.random(len(part)) < probabilities).astype("float32")
+                if every and (row * width + column + 1) % every == 0:
+                    snapshots.append(images.copy())
         return (images, snapshots) if every else images
 
     def get_config(self):
         return {**super().get_config(), "channels": self.channels, "num_layers": self.num_layers,
                 "kernel_size": self.kernel_size, "first_kernel_size": self.first_kernel_size,
-                "head_channels": self.head_channels, "image_shape": self.image_shape}
+                "head_channels": self.head_channels, "image_shape": self.image_shape, "for_check": self.for_check}
 
 
 def nats_to_bits_per_dim(nats_per_image: float, dimensions: int = 784) -> float:
     """nats per image -> bits per dimension: divide by the number of dimensions and by ln 2."""
     return nats_per_image / (dimensions * math.log(2))
+
+
+def train_pixelcnn(model: GatedPixelCNN, data, epochs: int, run_dir, name: str, batch_size: int = 64,
+                   learning_rate: float = 1e-3, seed: int = 0, steps_per_epoch: int | None = None, callbacks=(),
+                   verbose="auto") -> dict:
+    """Train on ``data.x_train`` (gray, binarised afresh every batch) with validation on the fixed binarisation
+    of ``data.x_val`` (seed 0, the held-out images of chapter 03), cosine-decayed Adam, resumably. Returns the
+    ``fit_resumable`` result."""
+    import tensorflow as tf
+
+    from aigc_course.data.images import image_pipeline
+    from aigc_course.models.vae import binarize
+    from aigc_course.training import fit_resumable, warmup_cosine
+
+    train = image_pipeline(data.x_train, batch_size=batch_size, value_range="unit", seed=seed, drop_remainder=True)
+    if steps_per_epoch:
+        train = train.take(steps_per_epoch)
+    val = tf.data.Dataset.from_tensor_slices(binarize(data.x_val, seed=0)).batch(500)
+    steps = max(1, epochs * (steps_per_epoch or len(data.x_train) // batch_size))
+    model.compile(optimizer=keras.optimizers.Adam(warmup_cosine(learning_rate, steps, final_ratio=0.05)))
+    return fit_resumable(model, train, epochs, run_dir, name, validation_data=val, callbacks=callbacks,
+                         verbose=verbose)
