@@ -208,6 +208,37 @@ def diffusion_section(out_dir: Path, name: str) -> str:
             f"{card.get('epochs')} 轮; 指标来自检查点卡片 (evaluate 可复算)</p>" + pictures + _metrics_table(rows))
 
 
+def likelihood_section(out_dir: Path) -> str:
+    """Chapter 06: PixelCNN samples drawn pixel by pixel (and how they fill in), flow samples at three
+    temperatures, and both cards."""
+    from aigc_course.plotting import show_images
+    from aigc_course.zoo import load_trained
+
+    pixelcnn, pixelcnn_card = load_trained("pixelcnn-mnist")
+    started = time.time()
+    images, snapshots = pixelcnn.sample(16, seed=0, every=196)
+    seconds = time.time() - started
+    frames = np.concatenate([snapshot[:4] for snapshot in snapshots])
+    figures = [show_images(images, ncols=8, title=f"pixelcnn-mnist: 逐像素采样 16 张 ({seconds:.0f} 秒)",
+                           value_range=pixelcnn.value_range),
+               show_images(frames, ncols=4, value_range=pixelcnn.value_range,
+                           title="逐像素填充: 每行是 196、392、588、784 个像素之后")]
+    rows = {"pixelcnn-mnist": {key: pixelcnn_card[key] for key in
+                               ("test_nll_nats", "fid_judge", "judge_confidence", "class_share_min") if key in pixelcnn_card}}
+    if shipped_path("realnvp-mnist").is_file():
+        flow, flow_card = load_trained("realnvp-mnist")
+        samples = np.concatenate([flow.sample(8, seed=0, temperature=t) for t in (1.0, 0.8, 0.6)])
+        figures.append(show_images(samples, ncols=8, value_range=flow.value_range,
+                                   title="realnvp-mnist: 温度 1.0 / 0.8 / 0.6 (每行一个温度)"))
+        rows["realnvp-mnist"] = {key: flow_card[key] for key in
+                                 ("bits_per_dim", "fid_judge", "judge_confidence", "class_share_min") if key in flow_card}
+    pictures = "".join(f'<img src="{_save_figure(figure, out_dir / f"06_likelihood_{index}.png")}">'
+                       for index, figure in enumerate(figures))
+    return (f"<h2>第06章 精确似然: pixelcnn-mnist, realnvp-mnist</h2><p>PixelCNN: nats/图像 (二值化的 2,000 张验证"
+            f"图像, 训练 {pixelcnn_card.get('train_seconds', 0):.0f} 秒); RealNVP: bits/维 (8 位灰度图像); "
+            "指标来自检查点卡片 (evaluate 可复算)</p>" + pictures + _metrics_table(rows))
+
+
 SECTIONS = [
     ("judge-mnist", intro_section),
     ("charlstm-tang", partial(text_section, name="charlstm-tang")),
@@ -219,6 +250,7 @@ SECTIONS = [
     ("gpt-tang", partial(text_section, name="gpt-tang")),
     ("gpt-shakespeare", partial(text_section, name="gpt-shakespeare")),
     ("ddpm-mnist", partial(diffusion_section, name="ddpm-mnist")),
+    ("pixelcnn-mnist", likelihood_section),
 ]
 
 

@@ -49,4 +49,5 @@ CHAPTER_DATASETS = {
     "03": ("mnist",),
     "04": ("shakespeare", "tang_poems"),
     "05": ("mnist",),
+    "06": ("mnist",),
 }

@@ -15,6 +15,10 @@ def test_demo_writes_a_gallery(tmp_path):
     for index in range(3):
         image = f"05_ddpm-mnist_{index}.png"
         assert (tmp_path / image).stat().st_size > 5000 and image in page
+    assert "第06章" in page and "test_nll_nats" in page and "bits_per_dim" in page
+    for index in range(3):                              # PixelCNN samples, how they fill in, flow temperatures
+        image = f"06_likelihood_{index}.png"
+        assert (tmp_path / image).stat().st_size > 5000 and image in page
 
 
 def test_demo_with_no_data_no_cache_and_no_network(tmp_path, monkeypatch):
@@ -32,5 +36,6 @@ def test_demo_with_no_data_no_cache_and_no_network(tmp_path, monkeypatch):
     assert "00_judge_predictions.png" not in page
     assert page.count("<pre>") >= 6 + 1 + 6 + 1                      # poems and passages of the four text models
     assert "验证损失需要数据" in page
-    for image in ("02_dcgan-mnist.png", "03_vae2d-mnist.png", "04_gpt-tang_attention.png", "05_ddpm-mnist_0.png"):
+    for image in ("02_dcgan-mnist.png", "03_vae2d-mnist.png", "04_gpt-tang_attention.png", "05_ddpm-mnist_0.png",
+                  "06_likelihood_0.png"):
         assert (out / image).stat().st_size > 5000 and image in page
