@@ -20,7 +20,7 @@ __all__ = ["Check", "CheckFailed", "Exercise", "KINDS", "CHAPTERS", "chapter_exe
 
 KINDS = {"implement": "动手实现", "predict": "先预测再运行", "experiment": "有目标的实验"}
 STARS = {1: "★（几分钟）", 2: "★★（一段短代码）", 3: "★★★（一个实验）"}
-CHAPTERS = ("ch00", "ch01", "ch02", "ch03", "ch04", "ch05")
+CHAPTERS = ("ch00", "ch01", "ch02", "ch03", "ch04", "ch05", "ch06")
 
 
 @dataclass(frozen=True)
