@@ -14,6 +14,28 @@ CHAPTER = "第06章 精确似然"
 JUDGED_SAMPLES = (1000, 200)  # samples the judge scores (normal, quick mode): a PixelCNN draws 784 times per image
 
 
+def judged_samples(model, data, temperature: float = 1.0) -> dict:
+    """The judge's metrics of ``JUDGED_SAMPLES`` samples (seed 0) and the seconds it took to draw them."""
+    count = by_mode(*JUDGED_SAMPLES)
+    started = time.time()
+    samples = model.sample(count, seed=0, temperature=temperature)
+    seconds = round(time.time() - started, 1)
+    return {"sampling_seconds": seconds, **score_samples(samples, model.value_range, data, mnist_judge(data)),
+            "samples": count}
+
+
+def save_samples(name: str, model, options: GenerateOptions, how: str) -> None:
+    """``generate`` for both models: a grid of ``options.n`` samples at ``options.temperature``."""
+    from aigc_course.plotting import save_image_grid
+
+    if options.digit is not None:
+        raise SettingsError(f"{name} is not class-conditional: leave out --digit")
+    n = options.n or 64
+    images = model.sample(n, seed=options.seed, temperature=options.temperature)
+    path = save_image_grid(images, options.out, value_range=model.value_range)
+    print(f"saved {n} samples ({how}) to {path}")
+
+
 @dataclass(frozen=True)
 class PixelCNNSettings:
     channels: int
@@ -51,22 +73,10 @@ def pixelcnn_entry(name: str, settings: PixelCNNSettings) -> ModelEntry:
 
         data = evaluation_mnist()
         metrics = {"test_nll_nats": model.evaluate_nll(binarize(data.x_val, seed=0)), "images": len(data.x_val)}
-        count = by_mode(*JUDGED_SAMPLES)
-        started = time.time()
-        samples = model.sample(count, seed=0)
-        metrics["sampling_seconds"] = round(time.time() - started, 1)
-        metrics.update(score_samples(samples, model.value_range, data, mnist_judge(data)))
-        return {**metrics, "samples": count}
+        return {**metrics, **judged_samples(model, data)}
 
     def generate(model, options: GenerateOptions):
-        from aigc_course.plotting import save_image_grid
-
-        if options.digit is not None:
-            raise SettingsError(f"{name} is not class-conditional: leave out --digit")
-        n = options.n or 64
-        images = model.sample(n, seed=options.seed, temperature=options.temperature)
-        path = save_image_grid(images, options.out, value_range=model.value_range)
-        print(f"saved {n} samples (drawn pixel by pixel, temperature {options.temperature:g}) to {path}")
+        save_samples(name, model, options, f"drawn pixel by pixel, temperature {options.temperature:g}")
 
     def example_batch():
         from aigc_course.models.vae import binarize
@@ -115,22 +125,10 @@ def realnvp_entry(name: str, settings: RealNVPSettings) -> ModelEntry:
     def evaluate(model):
         data = evaluation_mnist()
         metrics = {"bits_per_dim": model.evaluate_bits_per_dim(data.x_val, seed=0), "images": len(data.x_val)}
-        count = by_mode(*JUDGED_SAMPLES)
-        started = time.time()
-        samples = model.sample(count, seed=0, temperature=1.0)
-        metrics["sampling_seconds"] = round(time.time() - started, 1)
-        metrics.update(score_samples(samples, model.value_range, data, mnist_judge(data)))
-        return {**metrics, "samples": count, "temperature": 1.0}
+        return {**metrics, **judged_samples(model, data, temperature=1.0), "temperature": 1.0}
 
     def generate(model, options: GenerateOptions):
-        from aigc_course.plotting import save_image_grid
-
-        if options.digit is not None:
-            raise SettingsError(f"{name} is not class-conditional: leave out --digit")
-        n = options.n or 64
-        images = model.sample(n, seed=options.seed, temperature=options.temperature)
-        path = save_image_grid(images, options.out, value_range=model.value_range)
-        print(f"saved {n} samples (z ~ N(0, {options.temperature:g}^2 I), decoded) to {path}")
+        save_samples(name, model, options, f"z ~ N(0, {options.temperature:g}^2 I), decoded")
 
     def example_batch():
         return evaluation_mnist().x_train[:32, :, :, None].astype("float32")
